@@ -1,0 +1,45 @@
+"""Choosing where the model runs: auto (CUDA, then Apple MPS, then CPU), or a forced choice."""
+
+from dataclasses import dataclass
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: torch.device
+    requested: str
+    message: str | None = None  # set when the request could not be honoured
+
+    @property
+    def name(self) -> str:
+        if self.device.type == "cuda":
+            return f"cuda ({torch.cuda.get_device_name(self.device)})"
+        return self.device.type
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def resolve_device(requested: str = "auto") -> DeviceChoice:
+    """Map a user's device choice onto a real device, falling back to CPU with a message."""
+    key = (requested or "auto").strip().lower()
+    if key == "gpu":
+        key = "cuda" if torch.cuda.is_available() or not _mps_available() else "mps"
+    if key not in DEVICE_CHOICES:
+        raise ValueError(f"unknown device {requested!r}: choose one of {', '.join(DEVICE_CHOICES)}")
+    if key == "auto":
+        if torch.cuda.is_available():
+            return DeviceChoice(torch.device("cuda"), requested)
+        if _mps_available():
+            return DeviceChoice(torch.device("mps"), requested)
+        return DeviceChoice(torch.device("cpu"), requested)
+    if key == "cuda" and not torch.cuda.is_available():
+        return DeviceChoice(torch.device("cpu"), requested, "No CUDA GPU is available here, so the model runs on the CPU.")
+    if key == "mps" and not _mps_available():
+        return DeviceChoice(torch.device("cpu"), requested, "Apple MPS is not available here, so the model runs on the CPU.")
+    return DeviceChoice(torch.device(key), requested)

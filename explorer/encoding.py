@@ -1,0 +1,101 @@
+"""A sentence pair as BERT sees it: [CLS] A [SEP] B [SEP], with ids, segments, positions and truncation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+SEGMENT_A = 0  # [CLS], A and the first [SEP]
+SEGMENT_B = 1  # B and the final [SEP]
+SPECIAL_TOKENS_IN_PAIR = 3  # [CLS] and two [SEP]
+DEFAULT_MAX_LENGTH = 128  # BERT's create_pretraining_data default
+MIN_MAX_LENGTH = SPECIAL_TOKENS_IN_PAIR + 2  # room for one token of each sentence
+
+
+class PairInputError(ValueError):
+    """The pair cannot be encoded; the message is written for the person who typed it."""
+
+
+@dataclass
+class PairEncoding:
+    tokens: list[str]
+    input_ids: list[int]
+    token_type_ids: list[int]
+    attention_mask: list[int]
+    roles: list[str]  # "special", "A" or "B" for each token
+    max_length: int
+    cut_a: list[str] = field(default_factory=list)  # tokens removed from the end of A by truncation
+    cut_b: list[str] = field(default_factory=list)
+
+    @property
+    def positions(self) -> list[int]:
+        return list(range(len(self.input_ids)))
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.cut_a or self.cut_b)
+
+    @property
+    def is_continuation(self) -> list[bool]:
+        return [token.startswith("##") for token in self.tokens]
+
+    def tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """Model inputs for a batch of one; always passed by keyword (the 2nd positional is attention_mask)."""
+        return {
+            "input_ids": torch.tensor([self.input_ids], device=device),
+            "token_type_ids": torch.tensor([self.token_type_ids], device=device),
+            "attention_mask": torch.tensor([self.attention_mask], device=device),
+        }
+
+
+def truncate_longest_first(a: list, b: list, max_tokens: int) -> tuple[list, list, list, list]:
+    """Trim the longer side (B on a tie) one token at a time from its end, as BERT's truncate_seq_pair does.
+
+    BERT's pretraining data picks the front or the back at random; the explorer always trims the back so
+    that the same text always gives the same input. Returns (kept_a, kept_b, cut_a, cut_b).
+    """
+    keep_a, keep_b = len(a), len(b)
+    while keep_a + keep_b > max_tokens:
+        if keep_a > keep_b:
+            keep_a -= 1
+        else:
+            keep_b -= 1
+    return a[:keep_a], b[:keep_b], a[keep_a:], b[keep_b:]
+
+
+def _check_text(text: str, name: str) -> str:
+    if text is None or not str(text).strip():
+        raise PairInputError(f"Sentence {name} is empty: type at least one word.")
+    return str(text)
+
+
+def encode_pair(tokenizer, a: str, b: str, max_length: int = DEFAULT_MAX_LENGTH) -> PairEncoding:
+    """Tokenise a pair with WordPiece and lay it out as [CLS] A [SEP] B [SEP]."""
+    a, b = _check_text(a, "A"), _check_text(b, "B")
+    model_limit = getattr(tokenizer, "model_max_length", 512) or 512
+    limit = min(int(model_limit), 512) if model_limit < 10**6 else 512
+    if not MIN_MAX_LENGTH <= int(max_length) <= limit:
+        raise PairInputError(f"Max sequence length must be between {MIN_MAX_LENGTH} and {limit} tokens.")
+    ids_a = tokenizer(a, add_special_tokens=False)["input_ids"]
+    ids_b = tokenizer(b, add_special_tokens=False)["input_ids"]
+    for ids, name in ((ids_a, "A"), (ids_b, "B")):
+        if not ids:
+            raise PairInputError(
+                f"Sentence {name} has no tokens left after the tokenizer removed control and invisible characters."
+            )
+    ids_a, ids_b, cut_a, cut_b = truncate_longest_first(ids_a, ids_b, int(max_length) - SPECIAL_TOKENS_IN_PAIR)
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    input_ids = [cls, *ids_a, sep, *ids_b, sep]
+    token_type_ids = [SEGMENT_A] * (len(ids_a) + 2) + [SEGMENT_B] * (len(ids_b) + 1)
+    roles = ["special", *["A"] * len(ids_a), "special", *["B"] * len(ids_b), "special"]
+    return PairEncoding(
+        tokens=tokenizer.convert_ids_to_tokens(input_ids),
+        input_ids=input_ids,
+        token_type_ids=token_type_ids,
+        attention_mask=[1] * len(input_ids),
+        roles=roles,
+        max_length=int(max_length),
+        cut_a=tokenizer.convert_ids_to_tokens(cut_a),
+        cut_b=tokenizer.convert_ids_to_tokens(cut_b),
+    )

