@@ -44,6 +44,7 @@ class LoadedModel:
     display_name: str
     device: torch.device
     head_trained: bool  # False when the NSP head was newly initialised (probabilities near 50/50)
+    device_message: str | None = None  # set when the requested device was unavailable
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -137,7 +138,7 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
         hf_logging.enable_progress_bar()
     missing = set(info.get("missing_keys", ()))
     head_trained = not any(key in missing for key in HEAD_KEYS)
-    notes = [choice.message] if choice.message else []
+    notes = []
     if not head_trained:
         notes.append(
             "This model's NSP head is not trained (newly initialised), so its probabilities stay near 50/50 "
@@ -151,5 +152,6 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
         display_name=describe_source(source),
         device=choice.device,
         head_trained=head_trained,
+        device_message=choice.message,
         notes=notes,
     )

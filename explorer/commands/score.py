@@ -56,7 +56,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(data))
         return 0
-    for note in loaded.notes:
+    for note in filter(None, [loaded.device_message, *loaded.notes]):
         print(f"note: {note}")
     print(" ".join(data["tokens"]))
     print(f"logits  IsNext {data['logits'][0]:+.4f}  NotNext {data['logits'][1]:+.4f}")

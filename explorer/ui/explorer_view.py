@@ -1,0 +1,140 @@
+"""The Explorer tab: type a pair, see what BERT sees, and follow the NSP head to the loss."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.embeddings import embedding_sum, segment_vectors
+from explorer.encoding import PairInputError
+from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
+from explorer.models import LoadedModel
+from explorer.nsp import NspResult, score_pair
+from explorer import plots
+from explorer.token_view import cut_tokens_html, token_strip_html, token_table
+
+DEFAULT_A = "The man went to the store."
+DEFAULT_B = "He bought a gallon of milk."
+MAX_CHARS = 100_000
+
+
+def _inputs() -> tuple[str, str, int]:
+    st.session_state.setdefault("sentence_a", DEFAULT_A)
+    st.session_state.setdefault("sentence_b", DEFAULT_B)
+    st.session_state.setdefault("true_label", LABEL_NAMES[0])
+    left, right = st.columns(2)
+    a = left.text_area("Sentence A", key="sentence_a", height=90, max_chars=MAX_CHARS)
+    b = right.text_area("Sentence B", key="sentence_b", height=90, max_chars=MAX_CHARS)
+    label_name = st.radio(
+        "True label (for the loss)", LABEL_NAMES, key="true_label", horizontal=True,
+        help="0 = IsNext: B really follows A. 1 = NotNext: B is a random sentence from another document.",
+    )
+    return a, b, label_from_name(label_name)
+
+
+def _input_section(result: NspResult, loaded: LoadedModel) -> None:
+    enc = result.encoding
+    st.subheader("1 · The input as BERT sees it")
+    st.markdown(
+        ":blue-background[**sentence A** · segment 0]  :orange-background[**sentence B** · segment 1]  "
+        ":gray-background[**special tokens**]  · dashed border = WordPiece continuation (`##`)"
+    )
+    st.html(token_strip_html(enc))
+    st.caption(
+        f"{len(enc.tokens)} tokens of at most {enc.max_length} · attention mask all 1 (no padding for a single pair) · "
+        "[CLS], A and the first [SEP] get segment id 0; B and the final [SEP] get segment id 1."
+    )
+    if enc.truncated:
+        st.warning(
+            f"The pair was longer than {enc.max_length} tokens, so it was truncated, trimming the longer sentence "
+            f"first: {len(enc.cut_a)} tokens cut from the end of A, {len(enc.cut_b)} from the end of B."
+        )
+        for role, cut in (("A", enc.cut_a), ("B", enc.cut_b)):
+            if cut:
+                with st.expander(f"Show the {len(cut)} tokens cut from {role}"):
+                    st.html(cut_tokens_html(cut, role))
+    with st.expander("Token table: ids, segment ids, positions, attention mask"):
+        st.dataframe(token_table(enc), hide_index=True, width="stretch")
+
+
+def _embedding_section(result: NspResult, loaded: LoadedModel) -> None:
+    enc = result.encoding
+    st.subheader("2 · Token + position + segment = the input embedding")
+    st.latex(r"x_i = E_{\text{token}}[\text{id}_i] + E_{\text{pos}}[i] + E_{\text{seg}}[s_i]"
+             r"\qquad \text{input}_i = \mathrm{LayerNorm}(x_i)")
+    parts = embedding_sum(loaded.model, enc)
+    st.plotly_chart(plots.embedding_norms(enc.tokens, enc.roles, parts.norms()), width="stretch")
+    seg = segment_vectors(loaded.model)
+    cols = st.columns(4)
+    cols[0].metric("|E_A| (segment 0)", f"{seg.norm_a:.4f}")
+    cols[1].metric("|E_B| (segment 1)", f"{seg.norm_b:.4f}")
+    cols[2].metric("cosine(E_A, E_B)", f"{seg.cosine:.4f}")
+    cols[3].metric("|E_B − E_A|", f"{seg.distance:.4f}")
+    st.caption(
+        "Every token of A gets E_A added and every token of B gets E_B: the difference E_B − E_A is the only thing "
+        "that tells the model where A ends and B begins (besides the [SEP] token)."
+    )
+    with st.expander("The two segment vectors, and the embedding sum as a heatmap"):
+        st.plotly_chart(plots.segment_vector_plot(seg.e_a, seg.e_b), width="stretch")
+        st.plotly_chart(plots.embedding_heatmap(enc.tokens, parts.total, "token + position + segment (before LayerNorm)"),
+                        width="stretch")
+
+
+def _head_section(result: NspResult, loaded: LoadedModel) -> None:
+    label_name = LABEL_NAMES[result.label]
+    p_true = float(result.probabilities[result.label])
+    st.subheader("3 · The NSP head: h_[CLS] → pooler → logits → softmax → cross-entropy")
+    cols = st.columns(4)
+    cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
+    cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
+    cols[2].metric(f"CE for {label_name}", f"{result.loss:.4f}",
+                   delta=f"{result.loss - CHANCE_LOSS:+.4f} vs ln 2", delta_color="inverse")
+    cols[3].metric("forward pass", f"{result.seconds * 1000:.1f} ms", help=f"on {result.device}")
+    st.caption(f"Model: {loaded.display_name} · ran on **{result.device}** · prediction: **{LABEL_NAMES[result.predicted]}**")
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**h_[CLS]**: the final hidden state of the [CLS] token")
+        st.plotly_chart(plots.vector_heatmap(result.h_cls, f"h_[CLS] ({result.h_cls.size} numbers)"), width="stretch")
+    with right:
+        st.markdown("**pooled = tanh(W_pool · h_[CLS] + b_pool)**, values in (−1, 1)")
+        st.plotly_chart(plots.vector_heatmap(result.pooled, f"pooled ({result.pooled.size} numbers)", zmax=1.0),
+                        width="stretch")
+    z = result.logits
+    st.latex(
+        rf"z = W_{{NSP}}\,\text{{pooled}} + b_{{NSP}} = ({z[0]:+.4f},\ {z[1]:+.4f})"
+        rf"\qquad p(\text{{IsNext}}) = \frac{{e^{{{z[0]:.4f}}}}}{{e^{{{z[0]:.4f}}} + e^{{{z[1]:.4f}}}}} = {result.p_is_next:.4f}"
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(plots.logit_bars(z), width="stretch")
+    right.plotly_chart(plots.probability_bars(result.probabilities, result.label), width="stretch")
+    st.latex(
+        rf"\mathrm{{CE}} = -\log p(\text{{{label_name}}}) = -\log {p_true:.6f} = {result.loss:.6f}"
+        rf"\qquad \text{{chance: }} \ln 2 = {CHANCE_LOSS:.6f}"
+    )
+    st.plotly_chart(plots.cross_entropy_curve(p_true, result.loss, label_name), width="stretch")
+    with st.expander("Textbook formula vs real BERT"):
+        tb = result.textbook_probabilities
+        st.markdown(
+            "Textbooks write the NSP head as $y = \\mathrm{softmax}(W_{NSP}\\, h_{[CLS]})$, on the raw [CLS] vector. "
+            "Real BERT (Google's code and Hugging Face's `BertForNextSentencePrediction`) first applies the **pooler**, "
+            "a dense layer with tanh, and classifies the pooled vector. All numbers above come from the real "
+            "pooler path. For comparison, the same W_NSP applied straight to h_[CLS] (the textbook form, "
+            f"which this model was never trained for) gives p(IsNext) = **{tb[0]:.4f}**, p(NotNext) = **{tb[1]:.4f}**."
+        )
+
+
+def render(loaded: LoadedModel, max_length: int) -> None:
+    a, b, label = _inputs()
+    if not loaded.head_trained:
+        st.warning(
+            "This model's NSP head is untrained (newly initialised): its probabilities stay near 50/50 whatever "
+            "the sentences say. Train it in the Train tab, or load a model with a pretrained NSP head."
+        )
+    try:
+        result = score_pair(loaded, a, b, label=label, max_length=max_length)
+    except PairInputError as err:
+        st.error(str(err))
+        return
+    _input_section(result, loaded)
+    _embedding_section(result, loaded)
+    _head_section(result, loaded)
