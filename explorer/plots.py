@@ -99,7 +99,8 @@ def vector_heatmap(vector, title: str, columns: int = 32, zmax: float | None = N
     grid = np.full(rows * columns, np.nan)
     grid[: len(v)] = v
     index = np.arange(rows * columns).reshape(rows, columns)
-    limit = zmax or float(np.nanmax(np.abs(v))) or 1.0
+    # A robust colour range: one outlier dimension would otherwise wash out all the others.
+    limit = zmax or float(np.nanpercentile(np.abs(v), 98)) or 1.0
     fig = go.Figure(
         go.Heatmap(
             z=grid.reshape(rows, columns), customdata=index, colorscale="RdBu", zmid=0, zmin=-limit, zmax=limit,

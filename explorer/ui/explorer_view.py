@@ -43,6 +43,12 @@ def _input_section(result: NspResult, loaded: LoadedModel) -> None:
         f"{len(enc.tokens)} tokens of at most {enc.max_length} · attention mask all 1 (no padding for a single pair) · "
         "[CLS], A and the first [SEP] get segment id 0; B and the final [SEP] get segment id 1."
     )
+    unknown = enc.tokens.count(loaded.tokenizer.unk_token)
+    if unknown:
+        st.info(
+            f"{unknown} piece(s) became {loaded.tokenizer.unk_token}: the WordPiece vocabulary has no entry for them "
+            "(emoji and many non-Latin scripts), so the model cannot see what they were."
+        )
     if enc.truncated:
         st.warning(
             f"The pair was longer than {enc.max_length} tokens, so it was truncated, trimming the longer sentence "

@@ -1,0 +1,47 @@
+"""Shared fixtures. Tests never touch the network: the hub is forced offline before transformers loads."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    """The real bundled MiniLM-L6 model (pretrained encoder, untrained NSP head)."""
+    from explorer.models import BUNDLED_UNTRAINED, load_model
+
+    return load_model(BUNDLED_UNTRAINED, "cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A tiny randomly initialised BERT NSP model with the bundled vocabulary, saved like a hub download."""
+    from transformers import BertConfig, BertForNextSentencePrediction, BertTokenizerFast
+
+    from explorer.models import bundled_encoder_dir
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(1234)
+    model = BertForNextSentencePrediction(config)
+    model.save_pretrained(folder)  # safetensors by default
+    BertTokenizerFast.from_pretrained(bundled_encoder_dir()).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_bert_dir):
+    from explorer.models import load_model
+
+    return load_model(str(tiny_bert_dir), "cpu")
