@@ -1,0 +1,72 @@
+"""`sample`: print sentence pairs sampled the way BERT builds its NSP training data."""
+
+from __future__ import annotations
+
+import json
+
+from explorer.cli import CommandError
+from explorer.corpus import CorpusError, corpus_from_path, load_default_corpus
+from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
+from explorer.labels import LABEL_NAMES
+from explorer.sampling import MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
+
+HELP = "Sample IsNext/NotNext sentence pairs from a corpus, as BERT's pretraining data does."
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--n", type=int, default=10, help="number of pairs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--corpus", help="plain-text file (BERT format or paragraphs); default: State of the Union")
+    parser.add_argument("--mode", choices=MODES, default="bert")
+    parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="max sequence length in tokens")
+    parser.add_argument("--not-next-share", type=float, default=0.5, help="share of NotNext (or swapped) pairs")
+    parser.add_argument("--short-seq-prob", type=float, default=SHORT_SEQ_PROB)
+    parser.add_argument("--hard-negatives", action="store_true", help="NotNext B from A's document, not adjacent")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def _tokenizer():
+    # Only the bundled vocabulary is needed (bert-base-uncased WordPiece): no model weights to load.
+    from transformers import BertTokenizerFast
+
+    from explorer.models import bundled_encoder_dir
+
+    return BertTokenizerFast.from_pretrained(bundled_encoder_dir())
+
+
+def _check(args) -> None:
+    if args.n < 0:
+        raise CommandError("--n must be 0 or more")
+    if not 0.0 <= args.not_next_share <= 1.0:
+        raise CommandError("--not-next-share must lie between 0 and 1")
+    if not 0.0 <= args.short_seq_prob <= 1.0:
+        raise CommandError("--short-seq-prob must lie between 0 and 1")
+    if not MIN_MAX_LENGTH <= args.max_length <= 512:
+        raise CommandError(f"--max-length must lie between {MIN_MAX_LENGTH} and 512")
+
+
+def run(args) -> int:
+    _check(args)
+    try:
+        corpus = corpus_from_path(args.corpus) if args.corpus else load_default_corpus()
+        sampler = PairSampler(
+            corpus,
+            _tokenizer(),
+            mode=args.mode,
+            max_length=args.max_length,
+            not_next_share=args.not_next_share,
+            hard_negatives=args.hard_negatives,
+            short_seq_prob=args.short_seq_prob,
+            seed=args.seed,
+        )
+        pairs = sampler.sample_many(args.n)
+    except (CorpusError, SamplingError) as err:
+        raise CommandError(str(err)) from err
+    for pair in pairs:
+        if args.json:
+            print(json.dumps(pair.to_dict(), ensure_ascii=False))
+        else:
+            print(f"{LABEL_NAMES[pair.label]}  doc {pair.doc_a} -> doc {pair.doc_b}  ({len(pair.a_ids)}+{len(pair.b_ids)} tokens)")
+            print(f"  A: {pair.a}")
+            print(f"  B: {pair.b}")
+    return 0
