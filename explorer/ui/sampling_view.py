@@ -1,0 +1,281 @@
+"""The "Sample pairs" tab: pairs sampled like BERT's pretraining data, guess-the-label, perturbations.
+
+All widget and state keys start with "sample_"; the only keys written outside that prefix are the
+Explorer's own inputs (sentence_a, sentence_b, true_label), set by "Open in explorer".
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import streamlit as st
+
+from explorer.corpus import CORPORA, DEFAULT_CORPUS, Corpus, CorpusError, corpus_from_bytes, load_corpus
+from explorer.encoding import PairInputError
+from explorer.examples import load_examples
+from explorer.labels import CHANCE_LOSS, IS_NEXT, LABEL_NAMES, binary_entropy
+from explorer.nsp import score_pair
+from explorer.perturb import PERTURBATIONS, effect
+from explorer.sampling import MODE_DESCRIPTIONS, MODES, SOP_RATIONALE, PairSampler, SamplingError
+
+UPLOAD_CHOICE = "Upload a .txt file"
+CORPUS_LABELS = {"sotu": "State of the Union addresses (built in)"}
+
+
+def _state():
+    ss = st.session_state
+    ss.setdefault("sample_score", {"rounds": 0, "student": 0, "model": 0})
+    ss.setdefault("sample_current", None)  # the pair on screen: a dict (see _current_from_pair)
+    ss.setdefault("sample_guess", None)
+    ss.setdefault("sample_uploaded", None)  # the last upload that worked: a Corpus
+    ss.setdefault("sample_upload_seen", None)  # file id of the last upload parsed, to parse each file once
+    ss.setdefault("sample_perturbation", None)
+    return ss
+
+
+# --- corpus ------------------------------------------------------------------------------------
+
+
+def _corpus() -> Corpus | None:
+    ss = _state()
+    options = [*CORPORA, UPLOAD_CHOICE]
+    choice = st.radio(
+        "Corpus", options, key="sample_corpus_choice", horizontal=True,
+        format_func=lambda name: CORPUS_LABELS.get(name, name),
+    )
+    if choice != UPLOAD_CHOICE:
+        with st.spinner("Preparing the corpus (split into sentences, cached after the first time)…"):
+            return load_corpus(choice)
+    upload = st.file_uploader(
+        "Plain text, UTF-8: one sentence per line with a blank line between documents (BERT's format), "
+        "or ordinary paragraphs (documents separated by two blank lines).",
+        type=["txt"], key="sample_upload",
+    )
+    if upload is not None and upload.file_id != ss["sample_upload_seen"]:
+        ss["sample_upload_seen"] = upload.file_id
+        try:
+            ss["sample_uploaded"] = corpus_from_bytes(upload.getvalue(), upload.name)
+            ss["sample_current"] = None
+        except CorpusError as err:
+            ss["sample_upload_error"] = str(err)
+        else:
+            ss["sample_upload_error"] = None
+    if ss.get("sample_upload_error"):
+        kept = ss["sample_uploaded"]
+        keep_note = f" Still using {kept.name}." if kept else " Still using the built-in corpus."
+        st.error(f"This file cannot be used: {ss['sample_upload_error']}{keep_note}")
+    return ss["sample_uploaded"] or load_corpus(DEFAULT_CORPUS)
+
+
+# --- recipe ------------------------------------------------------------------------------------
+
+
+def _recipe() -> tuple[str, float, bool, int]:
+    left, right = st.columns(2)
+    mode = left.radio(
+        "Pairs", MODES, key="sample_mode", format_func=lambda m: MODE_DESCRIPTIONS[m],
+    )
+    share_name = "swapped" if mode == "sop" else "NotNext"
+    q = right.slider(f"{share_name} share q", 0.0, 1.0, 0.5, 0.05, key="sample_not_next_share")
+    hard = right.toggle(
+        "Hard negatives: NotNext B from A's own document, not adjacent", key="sample_hard_negatives",
+        disabled=mode == "sop",
+    )
+    seed = left.number_input("Seed", min_value=0, value=0, step=1, key="sample_seed")
+    cols = st.columns(2)
+    cols[0].metric("Best constant predictor: H(q)", f"{binary_entropy(q):.4f}")
+    cols[1].metric("Chance loss at 50/50: ln 2", f"{CHANCE_LOSS:.4f}")
+    st.caption(
+        "A model that ignores the sentences and always predicts the label shares can reach a loss of H(q) nats; "
+        "at q = 0.5 that is ln 2. A loss below H(q) means the model learned something about the pair."
+    )
+    if mode == "sop":
+        st.info(SOP_RATIONALE)
+    return mode, q, bool(hard), int(seed)
+
+
+def _sampler(corpus: Corpus, tokenizer, mode: str, q: float, hard: bool, seed: int, max_length: int) -> PairSampler:
+    """One sampler per session and recipe: its random state carries on from pair to pair."""
+    ss = st.session_state
+    key = (corpus.fingerprint, mode, q, hard, seed, max_length, id(tokenizer))
+    if ss.get("sample_sampler_key") != key:
+        ss["sample_sampler"] = PairSampler(
+            corpus, tokenizer, mode=mode, max_length=max_length, not_next_share=q, hard_negatives=hard, seed=seed
+        )
+        ss["sample_sampler_key"] = key
+    return ss["sample_sampler"]
+
+
+def _current_from_pair(pair, corpus: Corpus) -> dict:
+    return {
+        "a": pair.a, "b": pair.b, "label": pair.label, "doc_a": pair.doc_a, "doc_b": pair.doc_b,
+        "source": f"{corpus.title(pair.doc_a)} → {corpus.title(pair.doc_b)}", "note": "",
+        "tokens": (len(pair.a_ids), len(pair.b_ids)), "mode": pair.mode,
+    }
+
+
+def _new_current(current: dict) -> None:
+    ss = st.session_state
+    ss["sample_current"] = current
+    ss["sample_guess"] = None
+    ss["sample_perturbation"] = None
+
+
+# --- guessing ----------------------------------------------------------------------------------
+
+
+def _record_guess(guess: int, truth: int, predicted: int) -> None:
+    ss = st.session_state
+    ss["sample_guess"] = guess
+    score = ss["sample_score"]
+    score["rounds"] += 1
+    score["student"] += int(guess == truth)
+    score["model"] += int(predicted == truth)
+
+
+def _show_text(label: str, text: str) -> None:
+    st.caption(label)
+    st.code(text, language=None, wrap_lines=True)  # st.code escapes: user text is never rendered as HTML
+
+
+def _open_in_explorer(a: str, b: str, label: int) -> None:
+    st.session_state["sentence_a"] = a
+    st.session_state["sentence_b"] = b
+    st.session_state["true_label"] = LABEL_NAMES[label]
+
+
+def _pair_panel(get_model, corpus: Corpus, max_length: int) -> None:
+    ss = st.session_state
+    current = ss["sample_current"]
+    if current is None:
+        st.info("Press “Sample a pair” or pick a classroom example.")
+        return
+    left, right = st.columns(2)
+    with left:
+        _show_text("Sentence A", current["a"])
+    with right:
+        _show_text("Sentence B", current["b"])
+    if current.get("tokens"):
+        st.caption(f"{current['tokens'][0]} + {current['tokens'][1]} WordPiece tokens · {current['source']}")
+    loaded = get_model()
+    try:
+        result = score_pair(loaded, current["a"], current["b"], label=current["label"], max_length=max_length)
+    except PairInputError as err:
+        st.error(str(err))
+        return
+    truth_name = "swapped" if current.get("mode") == "sop" and current["label"] else LABEL_NAMES[current["label"]]
+    if ss["sample_guess"] is None:
+        st.write("Does B follow A? Guess before you look:")
+        cols = st.columns(2)
+        for col, label in zip(cols, (0, 1)):
+            col.button(
+                f"{LABEL_NAMES[label]}", key=f"sample_guess_{label}", on_click=_record_guess,
+                args=(label, current["label"], result.predicted), width="stretch",
+            )
+    else:
+        right_guess = ss["sample_guess"] == current["label"]
+        (st.success if right_guess else st.warning)(
+            f"Truth: {LABEL_NAMES[current['label']]} ({truth_name}). You said {LABEL_NAMES[ss['sample_guess']]}."
+        )
+        cols = st.columns(4)
+        cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
+        cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
+        cols[2].metric(f"CE for {LABEL_NAMES[current['label']]}", f"{result.loss:.4f}")
+        cols[3].metric("Model says", LABEL_NAMES[result.predicted])
+        if not loaded.head_trained:
+            st.caption("This model's NSP head is untrained, so its probabilities stay near 50/50.")
+        if current.get("note"):
+            st.caption(f"Why: {current['note']}")
+    st.button(
+        "Open in explorer", key="sample_open", on_click=_open_in_explorer,
+        args=(current["a"], current["b"], current["label"]),
+        help="Copy this pair and its true label into the Explorer tab.",
+    )
+    _perturbations(loaded, corpus, current, max_length)
+
+
+def _score_board() -> None:
+    score = st.session_state["sample_score"]
+    cols = st.columns(3)
+    cols[0].metric("Rounds", score["rounds"])
+    cols[1].metric("You", f"{score['student']} / {score['rounds']}")
+    cols[2].metric("Model", f"{score['model']} / {score['rounds']}")
+
+
+# --- perturbations -----------------------------------------------------------------------------
+
+
+def _perturbations(loaded, corpus: Corpus, current: dict, max_length: int) -> None:
+    ss = st.session_state
+    st.markdown("**Perturb the pair** and watch p(IsNext)")
+    cols = st.columns(len(PERTURBATIONS))
+    for col, (kind, title) in zip(cols, PERTURBATIONS.items()):
+        if col.button(title, key=f"sample_perturb_{kind}", width="stretch"):
+            ss["sample_perturbation"] = kind
+    kind = ss["sample_perturbation"]
+    if kind is None:
+        return
+    seed = zlib.crc32((current["a"] + "\n" + current["b"]).encode())  # the same pair, the same perturbation
+    try:
+        shown = effect(loaded, kind, current["a"], current["b"], corpus, current["doc_a"], seed, max_length)
+    except (PairInputError, ValueError) as err:
+        st.error(str(err))
+        return
+    before, after = st.columns(2)
+    with before:
+        st.metric("Before: p(IsNext)", f"{shown.before:.4f}")
+        _show_text("A", current["a"])
+        _show_text("B", current["b"])
+    with after:
+        st.metric(f"After “{PERTURBATIONS[kind]}”: p(IsNext)", f"{shown.after:.4f}", delta=f"{shown.change:+.4f}")
+        _show_text("A", shown.perturbed.a)
+        _show_text("B", shown.perturbed.b)
+        if shown.perturbed.zero_segments:
+            st.caption("Same text, but every token_type_id is 0: the model cannot tell A from B by segment.")
+
+
+# --- classroom examples ------------------------------------------------------------------------
+
+
+def _classroom_examples() -> None:
+    examples = load_examples()
+    with st.expander(f"Classroom examples ({len(examples)} pairs written for this course)"):
+        index = st.selectbox(
+            "Example", range(len(examples)), key="sample_example", format_func=lambda i: examples[i].title()
+        )
+        chosen = examples[index]
+
+        def use() -> None:
+            _new_current({
+                "a": chosen.a, "b": chosen.b, "label": chosen.label, "doc_a": None, "doc_b": None,
+                "source": f"classroom example {chosen.id}", "note": chosen.note, "tokens": None, "mode": "sentences",
+            })
+
+        st.button("Use this example", key="sample_use_example", on_click=use)
+
+
+# --- the tab -----------------------------------------------------------------------------------
+
+
+def render(get_model, max_length: int) -> None:
+    _state()
+    st.subheader("Sample pairs the way BERT does")
+    st.caption(
+        "BERT's pretraining pairs: B is the real continuation of A (IsNext) or, half of the time, text from a "
+        "different document (NotNext). Label 0 = IsNext, 1 = NotNext."
+    )
+    corpus = _corpus()
+    st.caption(corpus.describe())
+    mode, q, hard, seed = _recipe()
+    tokenizer = get_model().tokenizer
+    if st.button("Sample a pair", key="sample_button", type="primary"):
+        try:
+            with st.spinner("Tokenising the documents the sampler walks (once per corpus)…"):
+                pair = _sampler(corpus, tokenizer, mode, q, hard, seed, max_length).sample()
+        except SamplingError as err:
+            st.error(str(err))
+        else:
+            _new_current(_current_from_pair(pair, corpus))
+    _classroom_examples()
+    _pair_panel(get_model, corpus, max_length)
+    _score_board()
