@@ -1,0 +1,172 @@
+"""PairSampler: BERT's recipe, label shares, invariants, determinism, SOP and hard negatives."""
+
+import math
+
+import pytest
+from transformers import BertTokenizerFast
+
+from explorer.corpus import Corpus, load_default_corpus
+from explorer.labels import IS_NEXT, NOT_NEXT
+from explorer.models import bundled_encoder_dir
+from explorer.sampling import PairSampler, SamplingError
+
+N = 10_000
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return BertTokenizerFast.from_pretrained(bundled_encoder_dir())
+
+
+@pytest.fixture(scope="module")
+def sotu():
+    return load_default_corpus()
+
+
+@pytest.fixture(scope="module")
+def bert_pairs(sotu, tokenizer):
+    return PairSampler(sotu, tokenizer, mode="bert", max_length=128, seed=0).sample_many(N)
+
+
+def small_corpus(n_docs=6, n_sentences=12) -> Corpus:
+    docs = [[f"Document {d} sentence {i} talks about topic {d} number {i}." for i in range(n_sentences)]
+            for d in range(n_docs)]
+    return Corpus("synthetic", docs)
+
+
+def _within_3_se(share: float, p: float, n: int) -> bool:
+    return abs(share - p) <= 3 * math.sqrt(p * (1 - p) / n)
+
+
+def test_is_next_share_is_half_within_3_se(bert_pairs):
+    share = sum(p.label == IS_NEXT for p in bert_pairs) / N
+    assert _within_3_se(share, 0.5, N), share
+
+
+def test_a_non_default_not_next_share_is_respected(sotu, tokenizer):
+    pairs = PairSampler(sotu, tokenizer, not_next_share=0.2, seed=5).sample_many(N)
+    share = sum(p.label == NOT_NEXT for p in pairs) / N
+    assert _within_3_se(share, 0.2, N), share
+
+
+def test_not_next_b_comes_from_another_document_and_is_next_b_follows_a(bert_pairs):
+    for p in bert_pairs:
+        if p.label == NOT_NEXT:
+            assert p.doc_b != p.doc_a
+        else:
+            assert p.doc_b == p.doc_a and p.b_span[0] == p.a_span[1]
+        assert p.a_span[0] < p.a_span[1] and p.b_span[0] < p.b_span[1]
+
+
+def test_lengths_fit_and_no_side_is_empty(bert_pairs):
+    assert all(1 <= len(p.a_ids) and 1 <= len(p.b_ids) for p in bert_pairs)
+    assert all(len(p.a_ids) + len(p.b_ids) <= 128 - 3 for p in bert_pairs)
+    assert all(p.a.strip() and p.b.strip() for p in bert_pairs)
+    # truncation happens (the chunk overshoots the target), and it is reported
+    assert any(p.a_cut or p.b_cut for p in bert_pairs)
+
+
+def test_short_sequence_share_is_near_a_tenth(bert_pairs):
+    share = sum(p.short for p in bert_pairs) / N
+    assert abs(share - 0.1) < 0.02, share
+
+
+def test_short_targets_make_shorter_pairs(bert_pairs):
+    short = [p.n_tokens for p in bert_pairs if p.short]
+    full = [p.n_tokens for p in bert_pairs if not p.short]
+    assert sum(short) / len(short) < 0.8 * sum(full) / len(full)
+
+
+def _contains(seq: tuple, part: tuple) -> bool:
+    return any(seq[i : i + len(part)] == part for i in range(len(seq) - len(part) + 1))
+
+
+def test_ids_match_the_text(bert_pairs, tokenizer):
+    # The text is the original text of the kept tokens: an untruncated side re-encodes exactly; a
+    # truncated one differs at most in the word the cut went through.
+    exact = cut = 0
+    for p in bert_pairs[:300]:
+        for text, ids, n_cut in ((p.a, p.a_ids, p.a_cut), (p.b, p.b_ids, p.b_cut)):
+            again = tuple(tokenizer(text, add_special_tokens=False)["input_ids"])
+            if not n_cut:
+                assert again == ids
+                exact += 1
+                continue
+            pieces = tokenizer.convert_ids_to_tokens(list(ids))
+            first_word = next((i for i, t in enumerate(pieces) if not t.startswith("##")), len(ids))
+            core = ids[first_word : len(ids) - 1]
+            assert _contains(again, core), (text, pieces)
+            cut += 1
+    assert exact > 100 and cut > 50
+
+
+def test_same_seed_same_pairs_different_seed_different(sotu, tokenizer):
+    first = PairSampler(sotu, tokenizer, seed=7).sample_many(50)
+    again = PairSampler(sotu, tokenizer, seed=7).sample_many(50)
+    other = PairSampler(sotu, tokenizer, seed=8).sample_many(50)
+    assert first == again
+    assert first != other
+
+
+def test_consecutive_samples_mix_documents(bert_pairs):
+    assert len({p.doc_a for p in bert_pairs[:20]}) >= 5
+
+
+def test_sentences_mode_pairs_single_sentences(sotu, tokenizer):
+    pairs = PairSampler(sotu, tokenizer, mode="sentences", seed=1).sample_many(2000)
+    share = sum(p.label for p in pairs) / 2000
+    assert _within_3_se(share, 0.5, 2000)
+    for p in pairs:
+        assert p.a_span[1] - p.a_span[0] == 1 and p.b_span[1] - p.b_span[0] == 1
+        assert p.a == sotu.documents[p.doc_a][p.a_span[0]] or p.a_cut
+        if p.label == IS_NEXT:
+            assert p.doc_b == p.doc_a and p.b_span[0] == p.a_span[0] + 1
+        else:
+            assert p.doc_b != p.doc_a
+
+
+def test_sop_labels_and_swap(sotu, tokenizer):
+    pairs = PairSampler(sotu, tokenizer, mode="sop", seed=2).sample_many(3000)
+    assert _within_3_se(sum(p.label for p in pairs) / 3000, 0.5, 3000)
+    for p in pairs:
+        assert p.doc_a == p.doc_b  # both segments come from one chunk
+        if p.label == 0:
+            assert p.a_span[1] == p.b_span[0]  # in order
+        else:
+            assert p.b_span[1] == p.a_span[0]  # the same two segments, swapped
+
+
+@pytest.mark.parametrize("mode", ["bert", "sentences"])
+def test_hard_negatives_come_from_the_same_document_but_not_adjacent(sotu, tokenizer, mode):
+    pairs = PairSampler(sotu, tokenizer, mode=mode, hard_negatives=True, seed=3).sample_many(2000)
+    negatives = [p for p in pairs if p.label == NOT_NEXT]
+    assert len(negatives) > 800
+    for p in negatives:
+        assert p.doc_b == p.doc_a
+        gap_after = p.b_span[0] - p.a_span[1]  # sentences between A's end and B's start
+        gap_before = p.a_span[0] - p.b_span[1]
+        assert gap_after >= 1 or gap_before >= 1, (p.a_span, p.b_span)
+
+
+def test_synthetic_corpus_never_draws_b_from_as_document(tokenizer):
+    pairs = PairSampler(small_corpus(2, 5), tokenizer, max_length=32, seed=4).sample_many(500)
+    assert {p.label for p in pairs} == {0, 1}
+    assert all(p.doc_a != p.doc_b for p in pairs if p.label == NOT_NEXT)
+
+
+def test_one_document_corpus_is_a_clear_error(tokenizer):
+    with pytest.raises(SamplingError, match="at least two"):
+        PairSampler(Corpus("one", [["A first sentence here.", "A second sentence here."]]), tokenizer)
+
+
+def test_tiny_max_length_cannot_make_is_next_and_says_so(tokenizer):
+    sampler = PairSampler(small_corpus(), tokenizer, max_length=5, not_next_share=0.0, seed=0)
+    with pytest.raises(SamplingError, match="max length"):
+        sampler.sample()
+
+
+def test_bad_arguments(tokenizer):
+    with pytest.raises(ValueError):
+        PairSampler(small_corpus(), tokenizer, mode="nope")
+    with pytest.raises(ValueError):
+        PairSampler(small_corpus(), tokenizer, not_next_share=1.5)
