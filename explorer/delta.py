@@ -1,0 +1,77 @@
+"""A fine-tuned model stored as the difference from its base: only the tensors training changed.
+
+The shipped NSP model keeps the word embeddings (30522 x 384, half the weights) frozen at the base
+package's values, so the repository stores every other tensor in fp16 safetensors shards (each below
+16 MB) plus a manifest; loading = base package + stored tensors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+MANIFEST = "delta.json"
+FROZEN_BY_DEFAULT = ("bert.embeddings.word_embeddings.weight",)
+SHARD_BYTES = 12 * 1024 * 1024
+
+
+class DeltaError(RuntimeError):
+    pass
+
+
+def is_delta_folder(path: Path) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def save_delta(model, out_dir: Path, base: str, frozen: tuple[str, ...] = FROZEN_BY_DEFAULT, info: dict | None = None) -> Path:
+    """Write every tensor of `model` except the frozen ones, in fp16 shards, with a manifest."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items() if k not in frozen}
+    shards, current, size = [], {}, 0
+    for key in sorted(state):
+        nbytes = state[key].numel() * 2
+        if current and size + nbytes > SHARD_BYTES:
+            shards.append(current)
+            current, size = {}, 0
+        current[key] = state[key]
+        size += nbytes
+    shards.append(current)
+    names = []
+    for i, shard in enumerate(shards):
+        name = f"delta-{i:02d}.safetensors"
+        save_file(shard, str(out_dir / name))
+        names.append(name)
+    manifest = {"base": base, "dtype": "float16", "frozen": list(frozen), "shards": names,
+                "config": model.config.to_dict(), "info": info or {}}
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return out_dir
+
+
+def read_manifest(folder: Path) -> dict:
+    try:
+        return json.loads((Path(folder) / MANIFEST).read_text())
+    except (OSError, ValueError) as err:
+        raise DeltaError(f"{folder} has no readable {MANIFEST}: {err}") from err
+
+
+def apply_delta(model, folder: Path) -> None:
+    """Overwrite the model's tensors with the stored ones; only the declared frozen tensors may be absent."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    stored: dict[str, torch.Tensor] = {}
+    for name in manifest["shards"]:
+        stored.update(load_file(str(folder / name)))
+    own = model.state_dict()
+    unexpected = sorted(set(stored) - set(own))
+    missing = sorted(set(own) - set(stored) - set(manifest["frozen"]))
+    if unexpected or missing:
+        raise DeltaError(f"delta does not fit the base model: unexpected {unexpected[:3]}, missing {missing[:3]}")
+    with torch.no_grad():
+        for key, value in stored.items():
+            if own[key].shape != value.shape:
+                raise DeltaError(f"shape of {key} differs: {tuple(value.shape)} vs base {tuple(own[key].shape)}")
+            own[key].copy_(value.to(own[key].dtype))

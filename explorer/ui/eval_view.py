@@ -1,0 +1,49 @@
+"""The Evaluate tab: score a file of labelled pairs, or the built-in everyday pairs, and show the metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from explorer import plots
+from explorer.encoding import PairInputError
+from explorer.evaluate import EvalFileError, evaluate_pairs, parse_pairs, read_pairs
+from explorer.models import LoadedModel
+
+EVERYDAY = Path(__file__).resolve().parent.parent / "data" / "everyday_pairs.csv"
+
+
+def _pairs_from_choice():
+    upload = st.file_uploader("Pairs file (CSV with columns a, b, label, or JSON lines)", type=["csv", "jsonl", "json", "txt"],
+                              key="eval_upload")
+    if upload is None:
+        st.caption(f"No file chosen: using the {EVERYDAY.stem.replace('_', ' ')} shipped with the app (44 obvious pairs).")
+        return read_pairs(EVERYDAY), "everyday pairs"
+    return parse_pairs(upload.getvalue(), upload.name), upload.name
+
+
+def render(loaded: LoadedModel, max_length: int) -> None:
+    st.markdown("Label convention: **0 = IsNext** (B follows A), **1 = NotNext** (B is random).")
+    try:
+        pairs, name = _pairs_from_choice()
+    except EvalFileError as err:
+        st.error(str(err))
+        return
+    if not st.button(f"Evaluate {loaded.display_name} on {len(pairs)} pairs", key="eval_run", type="primary"):
+        return
+    try:
+        with st.spinner("Scoring…"):
+            report = evaluate_pairs(loaded, pairs, max_length=max_length)
+    except PairInputError as err:
+        st.error(str(err))
+        return
+    data = report.to_dict()
+    cols = st.columns(4)
+    cols[0].metric("accuracy", f"{report.accuracy:.4f}")
+    cols[1].metric("mean cross-entropy", f"{report.mean_loss:.4f}")
+    cols[2].metric("mean p(true label)", f"{data['mean_p_true']:.4f}")
+    cols[3].metric("expected calibration error", f"{report.ece:.4f}")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.confusion_matrix(report.confusion, f"confusion matrix · {name}"), width="stretch")
+    right.plotly_chart(plots.reliability_diagram(report.bins, report.ece), width="stretch")
