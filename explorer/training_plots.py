@@ -1,0 +1,92 @@
+"""Training curves as pure functions: the run's event log in, a plotly Figure out. Knows nothing of Streamlit.
+
+Colours follow explorer.plots: training loss grey with its moving average dark, held-out blue,
+the chance line ln 2 dashed grey; MLM and total (scratch pretraining) get their own colours.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from explorer.labels import CHANCE_LOSS
+from explorer.plots import FONT
+from explorer.training import moving_average
+
+TRAIN_COLOR = "#9ca3af"
+AVERAGE_COLOR = "#111827"
+HELDOUT_COLOR = "#2563eb"
+MLM_COLOR = "#a855f7"
+NSP_COLOR = "#ea580c"
+ACCURACY_COLOR = "#16a34a"
+
+
+def curves(log: list[dict], window: int = 20) -> dict[str, list]:
+    """The series a chart needs, from the run's events (dicts with kind step / eval)."""
+    steps = [e for e in log if e.get("kind") == "step"]
+    evals = [e for e in log if e.get("kind") == "eval"]
+    losses = [e["loss"] for e in steps]
+    return {
+        "step": [e["step"] for e in steps],
+        "loss": losses,
+        "loss_avg": moving_average(losses, window),
+        "nsp_loss": [e.get("nsp_loss") for e in steps],
+        "mlm_loss": [e.get("mlm_loss") for e in steps],
+        "eval_step": [e["step"] for e in evals],
+        "heldout_loss": [e["heldout_loss"] for e in evals],
+        "accuracy": [e["accuracy"] for e in evals],
+    }
+
+
+def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0.0, xanchor="left"), height=height, margin=dict(l=50, r=20, t=50, b=40),
+        font=FONT, plot_bgcolor="white", paper_bgcolor="white",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        uirevision="training",  # keep the student's zoom while the chart refreshes
+    )
+    fig.update_xaxes(showgrid=True, gridcolor="#eef0f3", zeroline=False, title="step")
+    fig.update_yaxes(showgrid=True, gridcolor="#eef0f3", zeroline=False)
+    return fig
+
+
+def loss_figure(log: list[dict], total_steps: int | None = None, window: int = 20, height: int = 340) -> go.Figure:
+    """Training cross-entropy per step and its moving average, held-out loss at each evaluation, chance ln 2."""
+    c = curves(log, window)
+    start = next((e for e in log if e.get("kind") == "start"), {})
+    chance = start.get("chance_loss", CHANCE_LOSS)  # H(q) when the NotNext share q is not 1/2
+    fig = go.Figure()
+    with_mlm = any(v is not None for v in c["mlm_loss"])
+    if with_mlm:
+        # Scratch pretraining: total = MLM + NSP, as BERT adds them; each part gets its own curve.
+        fig.add_scatter(x=c["step"], y=moving_average(c["mlm_loss"], window), name="MLM (avg)", mode="lines",
+                        line=dict(color=MLM_COLOR, width=1.5))
+        fig.add_scatter(x=c["step"], y=moving_average(c["nsp_loss"], window), name="NSP (avg)", mode="lines",
+                        line=dict(color=NSP_COLOR, width=1.5))
+    fig.add_scatter(x=c["step"], y=c["loss"], name="total loss per step" if with_mlm else "training loss per step",
+                    mode="lines", line=dict(color=TRAIN_COLOR, width=1))
+    fig.add_scatter(x=c["step"], y=c["loss_avg"], name=f"moving average ({window} steps)", mode="lines",
+                    line=dict(color=AVERAGE_COLOR, width=2))
+    fig.add_scatter(x=c["eval_step"], y=c["heldout_loss"], name="held-out NSP loss", mode="lines+markers",
+                    line=dict(color=HELDOUT_COLOR, width=2), marker=dict(size=7))
+    chance_text = f"chance: ln 2 = {chance:.3f}" if abs(chance - CHANCE_LOSS) < 1e-9 else f"chance: H(q) = {chance:.3f}"
+    fig.add_hline(y=chance, line_dash="dash", line_color="#6b7280", annotation_text=chance_text,
+                  annotation_position="bottom right")
+    if total_steps:
+        fig.update_xaxes(range=[0, total_steps])
+    fig.update_yaxes(title="cross-entropy (nats)", rangemode="tozero")
+    return _style(fig, "Loss: falls below ln 2 when the model learns", height)
+
+
+def accuracy_figure(log: list[dict], total_steps: int | None = None, height: int = 260) -> go.Figure:
+    """Held-out NSP accuracy at each evaluation, with the 50% a coin would get."""
+    c = curves(log)
+    fig = go.Figure()
+    fig.add_scatter(x=c["eval_step"], y=c["accuracy"], name="held-out accuracy", mode="lines+markers",
+                    line=dict(color=ACCURACY_COLOR, width=2), marker=dict(size=7),
+                    hovertemplate="step %{x}<br>accuracy %{y:.1%}<extra></extra>")
+    fig.add_hline(y=0.5, line_dash="dash", line_color="#6b7280", annotation_text="chance: 50%",
+                  annotation_position="bottom right")
+    if total_steps:
+        fig.update_xaxes(range=[0, total_steps])
+    fig.update_yaxes(title="accuracy", range=[0, 1], tickformat=".0%")
+    return _style(fig, "Held-out accuracy (documents never trained on)", height)
