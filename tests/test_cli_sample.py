@@ -1,0 +1,54 @@
+"""`python -m explorer sample`: JSON lines that obey the sampler's invariants."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "explorer", "sample", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=180)
+
+
+def _rows(proc):
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_sample_json_on_the_default_corpus():
+    rows = _rows(_cli("--n", "200", "--seed", "3", "--json", "--max-length", "64"))
+    assert len(rows) == 200
+    for row in rows:
+        assert {"a", "b", "label", "doc_a", "doc_b", "mode", "a_tokens", "b_tokens"} <= set(row)
+        assert row["a"].strip() and row["b"].strip() and row["a_tokens"] >= 1 and row["b_tokens"] >= 1
+        assert row["a_tokens"] + row["b_tokens"] <= 64 - 3
+        if row["label"] == 1:
+            assert row["doc_a"] != row["doc_b"]
+        else:
+            assert row["doc_a"] == row["doc_b"] and row["b_span"][0] == row["a_span"][1]
+    assert 60 <= sum(r["label"] for r in rows) <= 140
+    assert _rows(_cli("--n", "200", "--seed", "3", "--json", "--max-length", "64")) == rows
+
+
+def test_sample_from_a_file_in_sop_mode(tmp_path):
+    text = "\n\n".join(
+        "\n".join(f"Story {d} goes on with event number {i} of the day." for i in range(8)) for d in range(4)
+    )
+    path = tmp_path / "stories.txt"
+    path.write_text(text, encoding="utf-8")
+    rows = _rows(_cli("--corpus", str(path), "--mode", "sop", "--n", "40", "--json", "--not-next-share", "0.25"))
+    assert len(rows) == 40 and all(r["mode"] == "sop" and r["doc_a"] == r["doc_b"] for r in rows)
+    assert all("Story" in r["a"] for r in rows)
+
+
+def test_bad_corpus_and_arguments_are_clear_errors(tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_text("Only one document here.\nIt has two sentences.\n", encoding="utf-8")
+    proc = _cli("--corpus", str(one))
+    assert proc.returncode == 2 and "only one document" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _cli("--corpus", str(tmp_path / "missing.txt"))
+    assert proc.returncode == 2 and "Cannot read" in proc.stderr
+    proc = _cli("--not-next-share", "2")
+    assert proc.returncode == 2 and "between 0 and 1" in proc.stderr

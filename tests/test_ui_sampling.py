@@ -1,0 +1,103 @@
+"""The "Sample pairs" view driven headlessly with AppTest: sample, guess, reveal, score, bad corpora."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+def sampling_page():
+    from explorer.ui.resources import cached_model
+    from explorer.ui.sampling_view import render
+
+    render(lambda: cached_model("bundled:minilm-untrained", "cpu"), 64)
+
+
+@pytest.fixture
+def page():
+    at = AppTest.from_function(sampling_page, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_sample_guess_reveal_and_score(page):
+    assert not page.metric or _metric(page, "Rounds") == "0"
+    page.button(key="sample_button").click().run()
+    assert not page.exception
+    shown = [c.value for c in page.code]
+    assert len(shown) == 2 and all(shown)
+    assert not any(m.label == "p(IsNext)" for m in page.metric)  # hidden until the guess
+    page.button(key="sample_guess_0").click().run()
+    assert not page.exception
+    assert any(s.value.startswith("Truth:") for s in [*page.success, *page.warning])
+    p_is_next, p_not_next = float(_metric(page, "p(IsNext)")), float(_metric(page, "p(NotNext)"))
+    assert p_is_next + p_not_next == pytest.approx(1, abs=2e-4)
+    assert any(m.label.startswith("CE for") for m in page.metric)
+    assert _metric(page, "Rounds") == "1"
+    you = _metric(page, "You")
+    assert you in ("0 / 1", "1 / 1")
+    # a second pair, a second round
+    page.button(key="sample_button").click().run()
+    page.button(key="sample_guess_1").click().run()
+    assert _metric(page, "Rounds") == "2"
+
+
+def test_entropy_of_the_share_is_shown_next_to_ln2(page):
+    page.slider(key="sample_not_next_share").set_value(0.2).run()
+    assert _metric(page, "Best constant predictor: H(q)") == "0.5004"
+    assert _metric(page, "Chance loss at 50/50: ln 2") == "0.6931"
+
+
+def test_perturbation_and_open_in_explorer(page):
+    page.button(key="sample_button").click().run()
+    page.button(key="sample_perturb_swap").click().run()
+    assert not page.exception
+    labels = [m.label for m in page.metric]
+    assert "Before: p(IsNext)" in labels and any(label.startswith("After") for label in labels)
+    codes = [c.value for c in page.code]
+    assert codes[-2:] == codes[:2][::-1]  # after the swap, A and B trade places
+    page.button(key="sample_open").click().run()
+    assert page.session_state["sentence_a"] == codes[0]
+    assert page.session_state["true_label"] in ("IsNext", "NotNext")
+
+
+def test_classroom_example_reveals_its_note(page):
+    page.selectbox(key="sample_example").set_value(16).run()
+    page.button(key="sample_use_example").click().run()
+    page.button(key="sample_guess_1").click().run()
+    assert not page.exception
+    assert any("Why:" in c.value for c in page.caption)
+
+
+def test_sop_mode_explains_why_albert_proposed_it(page):
+    page.radio(key="sample_mode").set_value("sop").run()
+    assert any("ALBERT" in i.value and "52.0" in i.value for i in page.info)
+
+
+GOOD = b"The bakery opens at seven.\nFresh bread is ready by eight.\n\nRivers carry sediment.\nDeltas form slowly.\n"
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "empty"),
+        (b"Only one document.\nWith two sentences.\n", "only one document"),
+        (b"\x00\x01\x02binary\xff\xfe", "binary"),
+        (b"word " * (1024 * 1024), "characters long"),
+        ("Caf\u00e9 cr\u00e8me.\nDeux.\n\nTrois.\nQuatre.\n".encode("latin-1"), "not UTF-8"),
+    ],
+    ids=["empty", "one-document", "binary", "5MB-line", "latin-1"],
+)
+def test_bad_corpus_shows_an_error_and_keeps_the_previous_one(page, data, message):
+    page.radio(key="sample_corpus_choice").set_value("Upload a .txt file").run()
+    page.file_uploader(key="sample_upload").upload("good.txt", GOOD, "text/plain").run()
+    assert not page.exception and not page.error
+    page.file_uploader(key="sample_upload").upload("bad.txt", data, "text/plain").run()
+    assert not page.exception
+    assert any(message in e.value and "Still using good.txt" in e.value for e in page.error)
+    page.button(key="sample_button").click().run()
+    assert not page.exception
+    assert all(c.value in GOOD.decode() for c in page.code[:2])
