@@ -140,7 +140,8 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(UNTRAINED_HEAD_SEED)
             model, info = BertForNextSentencePrediction.from_pretrained(
-                location, use_safetensors=True, trust_remote_code=False, output_loading_info=True
+                location, use_safetensors=True, trust_remote_code=False, output_loading_info=True,
+                dtype=torch.float32,  # fp16 or bf16 checkpoints still compute (and display) in fp32
             )
         tokenizer = BertTokenizerFast.from_pretrained(location)
         if delta_folder is not None:

@@ -2,32 +2,43 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from explorer.cli import CommandError
 from explorer.delta import FROZEN_BY_DEFAULT, save_delta
+from explorer.evaluate import read_pairs
 from explorer.models import BUNDLED_UNTRAINED, ModelLoadError, load_model
+from explorer.nsp import score_pairs
 
 HELP = "Write a checkpoint as a delta folder (base model + stored tensors), as shipped in explorer/data/minilm_nsp."
+REFERENCE_PAIRS = Path(__file__).resolve().parent.parent / "data" / "everyday_pairs.csv"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("checkpoint", help="folder written by `explorer train`")
     parser.add_argument("--out", required=True, help="folder for the delta")
-    parser.add_argument("--base", default=BUNDLED_UNTRAINED, help="model source the delta is applied to")
+    parser.add_argument("--base", default=BUNDLED_UNTRAINED, help="model source the delta is applied to when loaded")
+    parser.add_argument("--reference", help="model to check the frozen tensors against (default: --base); use it "
+                                            "where the base package is not installed but a copy of its weights is")
 
 
 def run(args) -> int:
     try:
         loaded = load_model(args.checkpoint, "cpu")
-        base = load_model(args.base, "cpu")
+        reference = load_model(args.reference or args.base, "cpu")
     except ModelLoadError as err:
         raise CommandError(str(err)) from err
-    own, ref = loaded.model.state_dict(), base.model.state_dict()
+    own, ref = loaded.model.state_dict(), reference.model.state_dict()
     for key in FROZEN_BY_DEFAULT:
         if key not in own or key not in ref or own[key].shape != ref[key].shape:
             raise CommandError(f"{key} does not match between the checkpoint and the base {args.base!r}.")
         drift = (own[key] - ref[key]).abs().max().item()
-        if drift > 1e-3:  # fp16 copies of the base are fine; real training of the frozen tensor is not
+        if drift > 1e-3:  # an fp16 copy of the base is fine; training the frozen tensor is not
             raise CommandError(f"{key} was changed by training (max difference {drift:.4g}); it must stay frozen.")
-    save_delta(loaded.model, args.out, base=args.base, info={"checkpoint": str(args.checkpoint)})
+    # Logits of the full-precision model on fixed pairs, so tests can check that base + delta reproduces it.
+    pairs = [(p.a, p.b) for p in read_pairs(REFERENCE_PAIRS)]
+    info = {"checkpoint": str(args.checkpoint), "reference_pairs": REFERENCE_PAIRS.name,
+            "reference_logits": score_pairs(loaded, pairs).round(6).tolist()}
+    save_delta(loaded.model, args.out, base=args.base, info=info)
     print(f"wrote {args.out}")
     return 0
