@@ -19,7 +19,11 @@ from explorer.perturb import PERTURBATIONS, effect
 from explorer.sampling import MODE_DESCRIPTIONS, MODES, SOP_RATIONALE, PairSampler, SamplingError
 
 UPLOAD_CHOICE = "Upload a .txt file"
-CORPUS_LABELS = {"sotu": "State of the Union addresses (built in)"}
+CORPUS_LABELS = {
+    "sotu": "State of the Union addresses",
+    "wiki": "Wikipedia article leads",
+    "kjv": "King James Bible",
+}
 
 
 def _state():
