@@ -434,8 +434,8 @@ class Trainer:
             table = getattr(sampler, "table", None)
             if table is not None:
                 table.ensure_all()
-        pairs = heldout_sampler.sample_many(config.eval_pairs)
-        size = config.eval_batch_size
+        self.heldout_pairs = heldout_sampler.sample_many(config.eval_pairs)
+        pairs, size = self.heldout_pairs, config.eval_batch_size
         self.eval_batches = [
             {k: v.to(self.device) for k, v in pairs_to_batch(pairs[i : i + size], self.tokenizer).items()}
             for i in range(0, len(pairs), size)

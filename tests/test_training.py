@@ -1,0 +1,278 @@
+"""The training loop on a tiny BERT and a small learnable synthetic task (seconds on 2 CPU cores)."""
+
+import math
+import random
+import threading
+
+import pytest
+import torch
+
+from explorer.corpus import Corpus
+from explorer.labels import CHANCE_LOSS
+from explorer.models import load_model
+from explorer.nsp import pad_batch
+from explorer.training import (
+    PRESETS,
+    EndEvent,
+    EvalEvent,
+    StepEvent,
+    TrainConfig,
+    TrainConfigError,
+    Trainer,
+    mask_for_mlm,
+    moving_average,
+    pairs_to_batch,
+    save_checkpoint,
+    summarize_log,
+    train,
+    warmup_then_linear_decay,
+)
+from explorer.training_plots import accuracy_figure, loss_figure
+
+TOPICS = [
+    "apple banana cherry grape lemon mango melon peach pear plum".split(),
+    "car truck bus train plane boat ship bike tram taxi".split(),
+    "dog cat horse cow sheep goat pig duck goose mouse".split(),
+]
+
+
+def topic_corpus(n_docs: int = 24, sentences: int = 12, words: int = 5, seed: int = 0) -> Corpus:
+    """Documents about one of three topics: a next sentence shares A's topic, a random one usually does not.
+
+    So NSP is learnable here, up to about 1/2 + 1/2 * 2/3 = 83% (a NotNext B of the same topic cannot be told).
+    """
+    rng = random.Random(seed)
+    docs = [
+        [" ".join(rng.choice(TOPICS[d % len(TOPICS)]) for _ in range(words)) for _ in range(sentences)]
+        for d in range(n_docs)
+    ]
+    return Corpus("synthetic topics", docs)
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    """A 2-layer, hidden-64 BERT from scratch that learns the topic task in ~200 steps (~5 s)."""
+    settings = dict(
+        steps=200, batch_size=32, lr=2e-3, warmup=0.1, max_length=16, mode="sentences", train_what="scratch",
+        scratch_layers=2, scratch_hidden=64, scratch_heads=2, dropout=0.0, eval_every=50, eval_pairs=128,
+        heldout_fraction=0.25, bf16="off", device="cpu", seed=0,
+    )
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def run_all(config, corpus=None, stop_event=None):
+    trainer = Trainer(config, corpus=corpus or topic_corpus())
+    return trainer, list(trainer.run(stop_event))
+
+
+def test_loss_falls_and_heldout_accuracy_rises_well_above_chance():
+    trainer, events = run_all(tiny_config())
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    evals = [e for e in events if isinstance(e, EvalEvent)]
+    assert [e.step for e in steps] == list(range(1, 201))
+    assert events[-1].status == "finished"
+    first = sum(e.loss for e in steps[:20]) / 20
+    last = sum(e.loss for e in steps[-20:]) / 20
+    assert abs(first - CHANCE_LOSS) < 0.05  # starts at chance
+    assert last < first - 0.2  # and really learns
+    assert abs(evals[0].heldout_loss - CHANCE_LOSS) < 0.03 and evals[0].step == 0
+    assert evals[-1].step == 200
+    assert evals[-1].heldout_loss < CHANCE_LOSS - 0.15
+    assert evals[-1].accuracy >= 0.72
+
+
+def test_same_seed_gives_identical_losses_and_another_seed_does_not():
+    config = tiny_config(steps=15, eval_every=5, eval_pairs=32, dropout=None)  # dropout on: its masks are seeded too
+    losses = lambda events: [e.loss for e in events if isinstance(e, StepEvent)]  # noqa: E731
+    _, first = run_all(config)
+    _, second = run_all(config)
+    _, other = run_all(tiny_config(steps=15, eval_every=5, eval_pairs=32, dropout=None, seed=1))
+    assert losses(first) == losses(second)
+    assert [e.heldout_loss for e in first if isinstance(e, EvalEvent)] == [
+        e.heldout_loss for e in second if isinstance(e, EvalEvent)
+    ]
+    assert losses(first) != losses(other)
+
+
+def test_full_finetune_of_a_saved_model_with_top_k_and_head_freezing(tiny_bert_dir):
+    corpus = topic_corpus()
+    for what, trained_prefixes in (
+        ("head", ("cls.",)),
+        ("pooler", ("cls.", "bert.pooler.")),
+        ("top-1", ("cls.", "bert.pooler.", "bert.encoder.layer.1.")),
+    ):
+        config = tiny_config(base_model=str(tiny_bert_dir), train_what=what, steps=3, eval_every=10, eval_pairs=16)
+        trainer = Trainer(config, corpus=corpus)
+        before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+        list(trainer.run())
+        for name, p in trainer.model.named_parameters():
+            changed = not torch.equal(before[name], p.detach())
+            assert changed == name.startswith(trained_prefixes), (what, name)
+
+
+def test_stop_really_stops():
+    stop = threading.Event()
+    trainer = Trainer(tiny_config(steps=10_000, eval_every=1000), corpus=topic_corpus())
+    seen = 0
+    for event in trainer.run(stop):
+        if isinstance(event, StepEvent):
+            seen += 1
+            if event.step == 5:
+                stop.set()
+    assert trainer.step == 5 and seen == 5
+    assert isinstance(event, EndEvent) and event.status == "stopped"
+    assert trainer.log[-2]["kind"] == "eval" and trainer.log[-2]["step"] == 5  # a last look at held-out data
+
+
+def test_error_mid_run_ends_cleanly_and_keeps_the_curve(monkeypatch):
+    trainer = Trainer(tiny_config(steps=50, eval_every=100), corpus=topic_corpus())
+    original, calls = trainer._next_batch, []
+
+    def failing():
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("CPU out of memory: tried to allocate 1 TiB")
+        return original()
+
+    monkeypatch.setattr(trainer, "_next_batch", failing)
+    events = list(trainer.run())
+    assert events[-1].status == "error" and "Out of memory at step 4" in events[-1].message
+    assert [e.step for e in events if isinstance(e, StepEvent)] == [1, 2, 3]
+
+
+def test_heldout_split_shares_no_document_with_training():
+    corpus = topic_corpus(n_docs=30)
+    trainer = Trainer(tiny_config(steps=1, heldout_fraction=0.2), corpus=corpus)
+    train_docs = {tuple(d) for d in trainer.train_corpus.documents}
+    heldout_docs = {tuple(d) for d in trainer.heldout_corpus.documents}
+    assert train_docs.isdisjoint(heldout_docs)
+    assert len(train_docs) + len(heldout_docs) == 30 and len(heldout_docs) == 6
+    # Training pairs use training sentences only; the fixed held-out pairs use held-out sentences only.
+    train_sentences = {s for d in trainer.train_corpus.documents for s in d}
+    heldout_sentences = {s for d in trainer.heldout_corpus.documents for s in d}
+    assert train_sentences.isdisjoint(heldout_sentences)
+    for pair in trainer.sampler.sample_many(100):
+        assert pair.a in train_sentences and pair.b in train_sentences
+    assert len(trainer.heldout_pairs) == 128
+    for pair in trainer.heldout_pairs:
+        assert pair.a in heldout_sentences and pair.b in heldout_sentences
+
+
+def test_checkpoint_round_trips_to_identical_logits(tmp_path):
+    trainer, events = run_all(tiny_config(steps=10, eval_every=5, eval_pairs=16))
+    out = save_checkpoint(trainer.model, trainer.tokenizer, tmp_path / "ckpt", trainer.config, trainer.log)
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "training_log.csv", "training_info.json"):
+        assert (out / name).is_file(), name
+    loaded = load_model(str(out), "cpu")
+    assert loaded.head_trained
+    batch = pairs_to_batch(trainer.sampler.sample_many(8), trainer.tokenizer)
+    inputs = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+    trainer.model.eval()
+    with torch.no_grad():
+        pooled = trainer.model.bert(**inputs).pooler_output
+        expected = trainer.model.cls.seq_relationship(pooled)
+        got = loaded.model(**inputs).logits
+    assert torch.equal(expected, got)
+    summary = summarize_log(trainer.log)
+    assert summary["steps_done"] == 10 and summary["status"] == "finished"
+    lines = (out / "training_log.csv").read_text().splitlines()
+    assert lines[0].startswith("kind,step,loss") and len(lines) == 1 + 10 + 3  # header, steps, evals at 0/5/10
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"steps": 0}, "Steps"),
+        ({"lr": -1e-4}, "positive"),
+        ({"lr": 5.0}, "absurdly large"),
+        ({"head_lr": float("nan")}, "positive"),
+        ({"batch_size": 0}, "Batch size"),
+        ({"max_length": 600}, "512"),
+        ({"train_what": "everything"}, "What to train"),
+        ({"train_what": "top-x"}, "What to train"),
+        ({"mode": "paragraphs"}, "Pair mode"),
+        ({"not_next_share": 1.0}, "NotNext share"),
+        ({"train_what": "full", "mlm_too": True}, "MLM"),
+        ({"scratch_hidden": 100, "scratch_heads": 3}, "divisible"),
+    ],
+)
+def test_bad_settings_give_clear_messages(overrides, words):
+    with pytest.raises(TrainConfigError, match=words):
+        tiny_config(**overrides).validate()
+
+
+def test_corpus_too_small_for_a_heldout_split_is_refused():
+    with pytest.raises(TrainConfigError, match="at least 4"):
+        Trainer(tiny_config(), corpus=topic_corpus(n_docs=3))
+
+
+def test_top_k_beyond_the_model_is_refused(tiny_bert_dir):
+    with pytest.raises(TrainConfigError, match="more layers"):
+        Trainer(tiny_config(base_model=str(tiny_bert_dir), train_what="top-5"), corpus=topic_corpus())
+
+
+def test_scratch_mlm_plus_nsp_reports_separate_curves():
+    trainer, events = run_all(tiny_config(steps=6, mlm_too=True, eval_every=3, eval_pairs=16, max_length=24))
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    for e in steps:
+        assert e.mlm_loss > 5 and 0 < e.nsp_loss < 2  # MLM over a 30k vocabulary starts near ln 30522 = 10.3
+        assert math.isclose(e.loss, e.mlm_loss + e.nsp_loss, rel_tol=1e-5)
+    fig = loss_figure(trainer.log, 6)
+    names = [trace.name for trace in fig.data]
+    assert "MLM (avg)" in names and "NSP (avg)" in names and "held-out NSP loss" in names
+
+
+def test_mlm_masking_skips_special_tokens_and_padding():
+    from transformers import BertTokenizerFast
+
+    from explorer.models import bundled_encoder_dir
+
+    tokenizer = BertTokenizerFast.from_pretrained(bundled_encoder_dir())
+    ids = [[101] + list(range(2000, 2040)) + [102], [101, 2000, 102]]
+    batch = pad_batch(ids, [[0] * len(x) for x in ids])
+    masked, labels = mask_for_mlm(batch, tokenizer, torch.Generator().manual_seed(0))
+    chosen = labels != -100
+    assert not chosen[:, 0].any() and not chosen[0, -1] and not chosen[1, 2:].any()
+    assert 0 < chosen.sum() < 20
+    assert torch.equal(labels[chosen], batch["input_ids"][chosen])
+
+
+def test_pairs_to_batch_lays_out_cls_a_sep_b_sep_with_segments():
+    from types import SimpleNamespace
+
+    tokenizer = SimpleNamespace(cls_token_id=101, sep_token_id=102, pad_token_id=0)
+    pairs = [SimpleNamespace(a_ids=(7, 8), b_ids=(9,), label=1), SimpleNamespace(a_ids=(5,), b_ids=(6,), label=0)]
+    batch = pairs_to_batch(pairs, tokenizer)
+    assert batch["input_ids"].tolist() == [[101, 7, 8, 102, 9, 102], [101, 5, 102, 6, 102, 0]]
+    assert batch["token_type_ids"].tolist() == [[0, 0, 0, 0, 1, 1], [0, 0, 0, 1, 1, 0]]
+    assert batch["attention_mask"].tolist() == [[1] * 6, [1] * 5 + [0]]
+    assert batch["labels"].tolist() == [1, 0]
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    factor = warmup_then_linear_decay(100, 0.1)
+    assert factor(0) == pytest.approx(0.1) and factor(9) == pytest.approx(1.0)
+    assert factor(10) == pytest.approx(1.0) and factor(55) == pytest.approx(0.5) and factor(100) == 0.0
+
+
+def test_moving_average_and_figures():
+    assert moving_average([1.0, 3.0, 5.0, 7.0], window=2) == [1.0, 2.0, 4.0, 6.0]
+    log = [
+        {"kind": "start", "chance_loss": CHANCE_LOSS, "total_steps": 2},
+        {"kind": "eval", "step": 0, "heldout_loss": 0.69, "accuracy": 0.5, "elapsed": 0.0},
+        {"kind": "step", "step": 1, "loss": 0.7, "lr": 1e-4, "elapsed": 1.0, "steps_per_s": 1.0},
+        {"kind": "step", "step": 2, "loss": 0.6, "lr": 1e-4, "elapsed": 2.0, "steps_per_s": 1.0},
+        {"kind": "eval", "step": 2, "heldout_loss": 0.6, "accuracy": 0.7, "elapsed": 2.1},
+    ]
+    loss_fig = loss_figure(log, 2)
+    assert list(loss_fig.data[0].y) == [0.7, 0.6]
+    assert any("ln 2" in (a.text or "") for a in loss_fig.layout.annotations)
+    assert list(accuracy_figure(log).data[0].y) == [0.5, 0.7]
+
+
+def test_train_generator_and_presets_validate():
+    for name, config in PRESETS.items():
+        assert config.problems() == [], name
+    events = list(train(tiny_config(steps=2, eval_pairs=16), corpus=topic_corpus()))
+    assert events[0].kind == "start" and events[-1].kind == "end"
+    assert events[-1]._trainer.step == 2
