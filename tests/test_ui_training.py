@@ -1,0 +1,106 @@
+"""AppTest of the Train tab: start a short run on a tiny model, watch it update, stop, use the model."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import explorer.training as training
+import explorer.training_runs as training_runs
+from explorer.training_runs import RunManager
+from test_training import tiny_config, topic_corpus
+
+
+def train_tab():
+    from explorer.models import load_model
+    from explorer.ui import training_view
+
+    training_view.render(lambda source, device: load_model(source, device), "cpu")
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path, tiny_bert_dir):
+    monkeypatch.setenv("NSP_EXPLORER_HOME", str(tmp_path))
+    monkeypatch.setattr(training, "load_training_corpus", lambda name: topic_corpus())
+    manager = RunManager(max_runs=1, heartbeat_timeout=60, checkpoint_root=tmp_path / "checkpoints")
+    monkeypatch.setattr(training_runs, "_manager", manager)
+    # A preset on the tiny saved model, so a run takes seconds; a long one for the Stop test.
+    monkeypatch.setitem(training.PRESETS, "test tiny", tiny_config(
+        base_model=str(tiny_bert_dir), train_what="full", steps=40, eval_every=10, eval_pairs=32, lr=2e-3,
+    ))
+    monkeypatch.setitem(training.PRESETS, "test long", tiny_config(
+        base_model=str(tiny_bert_dir), train_what="full", steps=100_000, eval_every=20, eval_pairs=32,
+    ))
+    return manager
+
+
+def start_app(preset: str) -> AppTest:
+    at = AppTest.from_function(train_tab, default_timeout=60)
+    at.session_state["sentence_a"] = "apple pear plum grape lemon"
+    at.session_state["sentence_b"] = "bus train taxi tram plane"
+    at.run()
+    at.selectbox(key="train_preset").set_value(preset).run()
+    assert not at.exception
+    return at
+
+
+def poll(at: AppTest, until, timeout: float = 60.0) -> AppTest:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()  # what the fragment's run_every does in a browser
+        assert not at.exception, at.exception
+        if until(at):
+            return at
+        time.sleep(0.2)
+    raise AssertionError("the page never reached the expected state")
+
+
+def test_short_run_updates_the_chart_and_lands_in_the_model_list(app_env):
+    at = start_app("test tiny")
+    assert at.number_input(key="train_steps").value == 40  # the preset filled the settings
+    at.button(key="train_start").click().run()
+    run = app_env.run_for(at.session_state["train_session_id"])
+    assert run is not None
+    poll(at, lambda a: any(e["kind"] == "step" for e in run.events()))
+    assert len(at.get("plotly_chart")) == 2
+    poll(at, lambda a: not run.active)
+    assert run.status == "finished"
+    at.run()
+    models = at.session_state["trained_models"]
+    assert len(models) == 1 and models[0][1] == str(run.checkpoint)
+    assert any("Held-out accuracy" in m.label for m in at.metric)
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["before training", "after training"]
+    assert table["p(IsNext)"].iloc[0] != table["p(IsNext)"].iloc[1]  # training changed the model's answer
+    assert len(at.get("download_button")) == 2
+
+
+def test_stop_stops_and_keeps_the_curve(app_env):
+    at = start_app("test long")
+    at.button(key="train_start").click().run()
+    run = app_env.run_for(at.session_state["train_session_id"])
+    poll(at, lambda a: sum(e["kind"] == "step" for e in run.events()) >= 3)
+    at.button(key="train_stop").click().run()
+    assert run.wait(30) and run.status == "stopped"
+    at.run()
+    assert any("stopped" in s.value.lower() for s in at.success)
+    assert len(at.get("plotly_chart")) == 2  # the curve so far is still drawn
+    at.button(key="train_reset").click().run()
+    assert app_env.run_for(at.session_state["train_session_id"]) is None
+
+
+def test_second_session_is_refused_while_the_cap_is_reached(app_env):
+    first = start_app("test long")
+    first.button(key="train_start").click().run()
+    second = start_app("test tiny")
+    second.button(key="train_start").click().run()
+    assert any("limit at once" in w.value for w in second.warning)
+    app_env.stop(first.session_state["train_session_id"])
+    app_env.run_for(first.session_state["train_session_id"]).wait(30)
+
+
+def test_bad_setting_disables_start_with_a_message(app_env):
+    at = start_app("test tiny")
+    at.number_input(key="train_lr").set_value(0.0).run()
+    assert any("positive" in e.value for e in at.error)
+    assert at.button(key="train_start").disabled
