@@ -47,8 +47,10 @@ def percentile(xs, q):
 def machine_note() -> str:
     import os
 
+    # Other work on a 2-core machine moves these numbers a lot, so the load goes on record.
     return (f"{platform.machine()} {os.cpu_count()} cores, {platform.system()}, CPU only; "
-            f"headless /usr/bin/chromium via Playwright; app and browser on the same machine")
+            f"headless /usr/bin/chromium via Playwright; app and browser on the same machine; "
+            f"1-min load average at start {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:

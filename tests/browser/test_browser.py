@@ -1,5 +1,6 @@
 """Drive the real explorer page in Chromium the way a student would."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,23 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 XSS_A = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
 
 
-def shown_text(page) -> str:
-    """Page text outside the text areas, squeezed so a token strip reads like its input.
+def probe_is_shown(page, probe: str) -> bool:
+    """True if the probe's WordPiece tokens appear as page text, in order, outside the text areas.
 
-    Whitespace and WordPiece '##' marks are dropped and case folded, so
-    '< script > alert ( 2 ) < / script >' in token chips matches the typed probe.
+    Matches both a token strip (chips with ids between the tokens, hence the short gaps
+    allowed) and a plain echo of the input.
     """
+    from transformers import BertTokenizerFast
+
+    from explorer.models import bundled_encoder_dir
+
+    tokens = BertTokenizerFast.from_pretrained(bundled_encoder_dir()).tokenize(probe)
+    pattern = ".{0,40}?".join(re.escape(t.removeprefix("##")) for t in tokens)
+    return re.search(pattern, shown_text(page)) is not None
+
+
+def shown_text(page) -> str:
+    """Page text outside the text areas, without whitespace or '##' marks, lower case."""
     text = page.evaluate("""() => {
         const main = document.querySelector('[data-testid="stMain"]').cloneNode(true);
         main.querySelectorAll('textarea, input').forEach(e => e.remove());
@@ -51,10 +63,18 @@ def test_html_in_sentences_is_shown_as_text(page):
 
     assert page.dialogs == []
     assert page.locator("img[src=x]").count() == 0
-    shown = shown_text(page)
-    assert "<script>alert(2)</script>" in shown or "<imgsrc=xonerror=alert(1)>" in shown, shown[:500]
+    assert probe_is_shown(page, XSS_A), "the probe's tokens are not shown as text on the page"
     assert 0.0 <= float(harness.metric_value(page)) <= 1.0
     no_exception(page)
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "explorer.png", full_page=True)
+    save_full_screenshot(page, ARTIFACTS / "explorer.png")
+
+
+def save_full_screenshot(page, path: Path) -> None:
+    # Streamlit scrolls inside stMain, not the document, so full_page alone would stop at the
+    # viewport: grow the viewport to the content first.
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(height, 10_000)})
+    page.wait_for_timeout(500)  # let plotly charts re-lay out at the new size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=path, full_page=True)
