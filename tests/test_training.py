@@ -276,3 +276,15 @@ def test_train_generator_and_presets_validate():
     events = list(train(tiny_config(steps=2, eval_pairs=16), corpus=topic_corpus()))
     assert events[0].kind == "start" and events[-1].kind == "end"
     assert events[-1]._trainer.step == 2
+
+
+def test_frozen_word_embeddings_stay_fixed(tiny_bert_dir):
+    from explorer.training import TrainConfig, trainable_groups
+    from explorer.models import load_model
+
+    model = load_model(str(tiny_bert_dir), "cpu").model
+    groups = trainable_groups(model, TrainConfig(train_what="full", freeze_word_embeddings=True))
+    trained = {id(p) for g in groups for p in g["params"]}
+    assert id(model.bert.embeddings.word_embeddings.weight) not in trained
+    assert id(model.bert.embeddings.position_embeddings.weight) in trained
+    assert not model.bert.embeddings.word_embeddings.weight.requires_grad

@@ -46,6 +46,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--train", help="head | pooler | top-K (e.g. top-2) | full | scratch")
     parser.add_argument("--mlm", action="store_true", help="scratch only: train MLM + NSP together")
+    parser.add_argument("--freeze-word-embeddings", action="store_true",
+                        help="keep the word embeddings fixed (the model can then be stored as a small delta)")
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--mode", choices=list(MODES), help="pairs from BERT chunks, single sentences, or SOP")
     parser.add_argument("--not-next-share", type=float)
@@ -63,6 +65,8 @@ def add_arguments(parser) -> None:
 
 def config_from_args(args):
     overrides = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
+    if args.freeze_word_embeddings:
+        overrides["freeze_word_embeddings"] = True
     if args.mlm:
         overrides["mlm_too"] = True
     config = preset(args.preset, **overrides)
