@@ -100,8 +100,11 @@ def test_full_finetune_of_a_saved_model_with_top_k_and_head_freezing(tiny_bert_d
         ("head", ("cls.",)),
         ("pooler", ("cls.", "bert.pooler.")),
         ("top-1", ("cls.", "bert.pooler.", "bert.encoder.layer.1.")),
+        ("full", ("cls.", "bert.pooler.", "bert.encoder.", "bert.embeddings.position", "bert.embeddings.token_type",
+                  "bert.embeddings.LayerNorm")),  # with the word embeddings frozen
     ):
-        config = tiny_config(base_model=str(tiny_bert_dir), train_what=what, steps=3, eval_every=10, eval_pairs=16)
+        config = tiny_config(base_model=str(tiny_bert_dir), train_what=what, steps=3, eval_every=10, eval_pairs=16,
+                             freeze_word_embeddings=what == "full")
         trainer = Trainer(config, corpus=corpus)
         before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
         list(trainer.run())
