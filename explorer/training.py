@@ -82,9 +82,6 @@ class TrainConfig:
     max_seconds: float | None = None  # stop (as finished) after this much training time
     hard_negatives: bool = False
     short_seq_prob: float = 0.1
-    # Keep the word embeddings (half of MiniLM's weights) at the base model's values, so a fine-tuned
-    # model can be stored as a small delta from the base package (explorer/delta.py).
-    freeze_word_embeddings: bool = False
 
     @property
     def top_k(self) -> int | None:
@@ -353,8 +350,6 @@ def trainable_groups(model, config: TrainConfig) -> list[dict]:
         pooler_params_trained = pooler_params
     else:  # full or scratch: everything
         head_ids = {id(p) for p in head_params + pooler_params}
-        if config.freeze_word_embeddings:
-            head_ids.add(id(bert.embeddings.word_embeddings.weight))
         encoder_params = [p for p in model.parameters() if id(p) not in head_ids]
         pooler_params_trained = pooler_params
     if config.freeze_word_embeddings:

@@ -48,8 +48,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--mlm", action="store_true", help="scratch only: train MLM + NSP together")
     parser.add_argument("--freeze-word-embeddings", action="store_true",
                         help="keep the pretrained word embeddings fixed (about half of MiniLM's weights)")
-    parser.add_argument("--freeze-word-embeddings", action="store_true",
-                        help="keep the word embeddings fixed (the model can then be stored as a small delta)")
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--mode", choices=list(MODES), help="pairs from BERT chunks, single sentences, or SOP")
     parser.add_argument("--not-next-share", type=float)
@@ -71,8 +69,6 @@ def config_from_args(args):
         overrides["freeze_word_embeddings"] = True
     if args.mlm:
         overrides["mlm_too"] = True
-    if args.freeze_word_embeddings:
-        overrides["freeze_word_embeddings"] = True
     config = preset(args.preset, **overrides)
     if args.no_time_limit:
         config = replace(config, max_seconds=None)
