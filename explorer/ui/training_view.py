@@ -40,6 +40,7 @@ FIELD_KEYS = {
     "train_max_length": "max_length", "train_seed": "seed", "train_not_next_share": "not_next_share",
     "train_mode": "mode", "train_bf16": "bf16", "train_eval_every": "eval_every",
     "train_scratch_layers": "scratch_layers", "train_scratch_hidden": "scratch_hidden", "train_mlm_too": "mlm_too",
+    "train_freeze_words": "freeze_word_embeddings",
 }
 
 
@@ -71,6 +72,8 @@ def _settings(disabled: bool) -> TrainConfig | None:
                      help="BERT chunks: the original recipe. Single sentences: short, fast, easy to read. "
                      "SOP: ALBERT's sentence order task (B before A = label 1).")
         st.slider("NotNext share", 0.1, 0.9, step=0.05, key="train_not_next_share", disabled=disabled)
+        st.checkbox("Freeze word embeddings", key="train_freeze_words", disabled=disabled or what == "scratch",
+                    help="Keeps the pretrained 30,522-word table fixed: about half of MiniLM's weights, so steps are faster.")
     with middle:
         st.number_input("Steps", 1, 100_000, key="train_steps", disabled=disabled)
         st.number_input("Batch size (pairs)", 1, 1024, key="train_batch_size", disabled=disabled)
@@ -95,6 +98,8 @@ def _settings(disabled: bool) -> TrainConfig | None:
     values["train_what"] = f"top-{int(top_k)}" if what == "top-K" else what
     if what != "scratch":
         values["mlm_too"] = False
+    else:
+        values["freeze_word_embeddings"] = False
     limit = st.session_state["train_time_limit"]
     values["max_seconds"] = float(limit) if limit else None
     values["scratch_heads"] = max(1, int(values["scratch_hidden"]) // 64)
