@@ -77,6 +77,13 @@ def checkpoints_dir() -> Path:
     return Path(home) / "checkpoints"
 
 
+def model_card_summary() -> str:
+    """The summary section of the shipped model's card, for the page."""
+    card = (TRAINED_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    summary = card.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    return summary.strip()
+
+
 def describe_source(source: str) -> str:
     return BUNDLED_SOURCES.get(source, source)
 

@@ -22,9 +22,21 @@ def _metric(at, label):
 
 def test_page_renders_the_whole_walkthrough(app):
     assert float(_metric(app, "p(IsNext)")) + float(_metric(app, "p(NotNext)")) == pytest.approx(1, abs=2e-4)
-    assert any("untrained" in w.value for w in app.warning)
+    assert not any("untrained" in w.value for w in app.warning)  # the shipped model's head is trained
     assert len(app.get("plotly_chart")) >= 5
     assert any("CE" in latex.value for latex in app.latex)
+
+
+def test_the_classic_pair_reads_as_is_next_and_the_random_one_as_not_next(app):
+    assert float(_metric(app, "p(IsNext)")) > 0.8
+    app.text_area(key="sentence_b").input("Penguins are flightless birds.").run()
+    assert float(_metric(app, "p(NotNext)")) > 0.8
+
+
+def test_untrained_model_is_marked(app):
+    app.selectbox(key="model_choice").select("MiniLM-L6 encoder (pretrained), NSP head untrained").run()
+    assert not app.exception
+    assert any("untrained" in w.value for w in app.warning)
 
 
 def test_editing_b_updates_the_probabilities(app):

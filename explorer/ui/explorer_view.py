@@ -85,10 +85,9 @@ def _embedding_section(result: NspResult, loaded: LoadedModel) -> None:
                         width="stretch")
 
 
-def _head_section(result: NspResult, loaded: LoadedModel) -> None:
+def _headline(result: NspResult, loaded: LoadedModel) -> None:
+    """The answer first: what the model says about this pair, and the loss for the chosen label."""
     label_name = LABEL_NAMES[result.label]
-    p_true = float(result.probabilities[result.label])
-    st.subheader("3 · The NSP head: h_[CLS] → pooler → logits → softmax → cross-entropy")
     cols = st.columns(4)
     cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
     cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
@@ -96,6 +95,12 @@ def _head_section(result: NspResult, loaded: LoadedModel) -> None:
                    delta=f"{result.loss - CHANCE_LOSS:+.4f} vs ln 2", delta_color="inverse")
     cols[3].metric("forward pass", f"{result.seconds * 1000:.1f} ms", help=f"on {result.device}")
     st.caption(f"Model: {loaded.display_name} · ran on **{result.device}** · prediction: **{LABEL_NAMES[result.predicted]}**")
+
+
+def _head_section(result: NspResult, loaded: LoadedModel) -> None:
+    label_name = LABEL_NAMES[result.label]
+    p_true = float(result.probabilities[result.label])
+    st.subheader("3 · The NSP head: h_[CLS] → pooler → logits → softmax → cross-entropy")
 
     left, right = st.columns(2)
     with left:
@@ -141,6 +146,7 @@ def render(loaded: LoadedModel, max_length: int) -> None:
     except PairInputError as err:
         st.error(str(err))
         return
+    _headline(result, loaded)
     _input_section(result, loaded)
     _embedding_section(result, loaded)
     _head_section(result, loaded)

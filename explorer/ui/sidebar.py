@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
-from explorer.models import BUNDLED_SOURCES, DEFAULT_SOURCE, LoadedModel, ModelLoadError
+from explorer.models import BUNDLED_SOURCES, BUNDLED_TRAINED, DEFAULT_SOURCE, LoadedModel, ModelLoadError, model_card_summary
 from explorer.ui.resources import cached_model
 
 OTHER = "Other: Hugging Face id or local folder…"
@@ -64,6 +64,10 @@ def render_sidebar() -> Settings:
         if loaded is not None:
             if loaded.device_message:
                 st.warning(loaded.device_message)
+            if loaded.source == BUNDLED_TRAINED:
+                with st.expander("About this model"):
+                    st.markdown(model_card_summary())
+                    st.caption("Full model card: explorer/data/minilm_nsp/MODEL_CARD.md")
             st.caption(f"Running on **{loaded.device.type}** · {loaded.model.num_parameters() / 1e6:.1f}M parameters")
     if loaded is None:
         st.error("No model could be loaded, not even the bundled one: run pip install -r requirements.txt.")
