@@ -28,8 +28,8 @@ BUNDLED_TRAINED = "bundled:minilm-nsp"
 BUNDLED_UNTRAINED = "bundled:minilm-untrained"
 TRAINED_DIR = Path(__file__).resolve().parent / "data" / "minilm_nsp"
 BUNDLED_SOURCES = {
-    BUNDLED_TRAINED: "MiniLM-L6 fine-tuned for NSP by this project",
-    BUNDLED_UNTRAINED: "MiniLM-L6 encoder (pretrained), NSP head untrained",
+    BUNDLED_TRAINED: "MiniLM-L6 · NSP fine-tuned here",
+    BUNDLED_UNTRAINED: "MiniLM-L6 · untrained NSP head",
 }
 if not is_delta_folder(TRAINED_DIR):  # until a trained model ships, only the untrained one is offered
     BUNDLED_SOURCES.pop(BUNDLED_TRAINED)

@@ -34,7 +34,7 @@ def test_the_classic_pair_reads_as_is_next_and_the_random_one_as_not_next(app):
 
 
 def test_untrained_model_is_marked(app):
-    app.selectbox(key="model_choice").select("MiniLM-L6 encoder (pretrained), NSP head untrained").run()
+    app.selectbox(key="model_choice").select("MiniLM-L6 · untrained NSP head").run()
     assert not app.exception
     assert any("untrained" in w.value for w in app.warning)
 
