@@ -85,9 +85,9 @@ def our_loop_step_times(trainer: Trainer, steps: int) -> list[float]:
     return times
 
 
-def throughput(steps: int, rounds: int) -> None:
+def throughput(steps: int, rounds: int, bf16: str = "auto") -> None:
     """Alternate blocks of our loop and the plain loop, so a load change hits both alike; compare medians."""
-    config = preset("quick demo", max_seconds=None, eval_every=10**9, steps=steps, eval_pairs=2)
+    config = preset("quick demo", max_seconds=None, eval_every=10**9, steps=steps, eval_pairs=2, bf16=bf16)
     trainer = Trainer(config)
     # The plain loop gets the very batches our sampler makes (built ahead, outside its timing).
     batches = [pairs_to_batch(trainer.sampler.sample_many(config.batch_size), trainer.tokenizer) for _ in range(steps)]
@@ -99,7 +99,7 @@ def throughput(steps: int, rounds: int) -> None:
         ours += our_loop_step_times(trainer, steps)
         plain += plain_loop_step_times(trainer, batches)
     ours_s, plain_s = statistics.median(ours), statistics.median(plain)
-    save("throughput", {
+    save("throughput" if bf16 == "auto" else f"throughput_bf16_{bf16}", {
         "what": "steps/s, median over alternating blocks; our loop includes sampling, batching, grad clipping, "
                 "lr schedule and logging; plain = forward + backward + AdamW step on pre-built batches",
         "settings": {"preset": "quick demo", "train_what": config.train_what, "batch_size": config.batch_size,
@@ -142,9 +142,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=15, help="throughput: steps per block")
     parser.add_argument("--rounds", type=int, default=3, help="throughput: blocks of each loop")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bf16", default="auto", choices=["auto", "on", "off"], help="throughput: autocast setting")
     args = parser.parse_args()
     if args.what == "throughput":
-        throughput(args.steps, args.rounds)
+        throughput(args.steps, args.rounds, args.bf16)
     elif args.what == "quick":
         preset_run("quick_demo", "quick demo", seed=args.seed)
     else:
