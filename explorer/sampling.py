@@ -12,7 +12,8 @@ Modes
   of another document (NotNext). Easier to read in class.
 - "sop": ALBERT's sentence-order prediction: A and B are two consecutive segments of a chunk;
   label 0 keeps the order, label 1 (with probability not_next_share) swaps them.
-- hard_negatives: a NotNext B comes from A's own document, with at least one sentence between them.
+- hard_negatives: a NotNext B comes from A's own document, with at least one sentence between them
+  (True: every NotNext pair; a number q in (0, 1): that share of them, the rest from other documents).
 
 Where this differs from BERT, on purpose:
 - BERT draws the target length once per document pass; here it is drawn per chunk, so every pair
@@ -294,7 +295,7 @@ class PairSampler:
         mode: str = "bert",
         max_length: int = DEFAULT_MAX_LENGTH,
         not_next_share: float = 0.5,
-        hard_negatives: bool = False,
+        hard_negatives: bool | float = False,
         short_seq_prob: float = SHORT_SEQ_PROB,
         seed: int = 0,
     ):
@@ -314,6 +315,8 @@ class PairSampler:
             )
         if not any(len(doc) >= 2 for doc in corpus.documents):
             raise SamplingError(f"No document of {corpus.name} has two sentences, so no IsNext pair exists.")
+        if not 0.0 <= float(hard_negatives) <= 1.0:
+            raise ValueError("hard_negatives must be a bool or a share in [0, 1]")
         if hard_negatives and mode != "sop" and not any(len(doc) >= 3 for doc in corpus.documents):
             raise SamplingError("Hard negatives need a document with at least three sentences.")
         self.corpus = corpus
@@ -322,7 +325,7 @@ class PairSampler:
         self.max_length = int(max_length)
         self.max_tokens = self.max_length - SPECIAL_TOKENS_IN_PAIR
         self.not_next_share = float(not_next_share)
-        self.hard_negatives = bool(hard_negatives) and mode != "sop"
+        self.hard_negatives = float(hard_negatives) if mode != "sop" else 0.0  # share of NotNext B from A's doc
         self.short_seq_prob = float(short_seq_prob)
         self.seed = seed
         self.rng = random.Random(seed)
@@ -425,10 +428,17 @@ class PairSampler:
                 target, short = self._draw_target()
             i += 1
 
+    def _draw_hard(self) -> bool:
+        """Whether this NotNext B comes from A's own document (no random draw when all or none do)."""
+        share = self.hard_negatives
+        return share >= 1.0 or (share > 0.0 and self.rng.random() < share)
+
     def _random_b(self, a: _Segment, target_b: int, a_lengths: list[int]) -> _Segment | None:
         """B for a NotNext pair: from another document, or (hard negatives) from A's, not adjacent."""
-        if self.hard_negatives:
-            return self._hard_b(a, target_b, a_lengths)
+        if self._draw_hard():
+            b = self._hard_b(a, target_b, a_lengths)
+            if b is not None or self.hard_negatives >= 1.0:
+                return b  # in a mix, a chunk with no room for a hard B takes one from another document
         n_docs = len(self.corpus.documents)
         doc = self.rng.randrange(n_docs - 1)
         doc += doc >= a.doc  # uniform over the other documents: never A's own
@@ -510,7 +520,7 @@ class PairSampler:
         n_sentences = len(self.corpus.documents[doc])
         if label == IS_NEXT:
             b_doc, j = doc, i + 1
-        elif self.hard_negatives:
+        elif self._draw_hard():
             far = [j for j in range(n_sentences) if abs(j - i) >= 2]
             b_doc, j = doc, far[self.rng.randrange(len(far))]
         else:

@@ -80,7 +80,7 @@ class TrainConfig:
     base_model: str = BUNDLED_UNTRAINED  # model source (see explorer.models); tokenizer source for scratch
     corpus: str = "default"
     max_seconds: float | None = None  # stop (as finished) after this much training time
-    hard_negatives: bool = False
+    hard_negatives: bool | float = False  # share of NotNext B taken from A's own document (True = all)
     short_seq_prob: float = 0.1
 
     @property
@@ -111,6 +111,8 @@ class TrainConfig:
                 f"Max sequence length must be from {MIN_MAX_LENGTH} to {MAX_POSITIONS} tokens: BERT has "
                 f"{MAX_POSITIONS} position embeddings (got {self.max_length})."
             )
+        if not 0.0 <= float(self.hard_negatives) <= 1.0:
+            out.append(f"Hard negatives is a share of the NotNext pairs, from 0 to 1 (got {self.hard_negatives}).")
         if not 0.0 < self.not_next_share < 1.0:
             out.append(f"NotNext share must lie strictly between 0 and 1 (got {self.not_next_share}).")
         if self.mode not in MODES:

@@ -170,3 +170,18 @@ def test_bad_arguments(tokenizer):
         PairSampler(small_corpus(), tokenizer, mode="nope")
     with pytest.raises(ValueError):
         PairSampler(small_corpus(), tokenizer, not_next_share=1.5)
+
+
+def test_a_share_of_hard_negatives_mixes_same_and_other_documents():
+    from explorer.corpus import load_default_corpus
+    from explorer.models import bundled_encoder_dir
+    from transformers import BertTokenizerFast
+
+    tokenizer = BertTokenizerFast.from_pretrained(bundled_encoder_dir())
+    pairs = PairSampler(load_default_corpus(), tokenizer, mode="bert", hard_negatives=0.5, seed=3).sample_many(2000)
+    not_next = [p for p in pairs if p.label == NOT_NEXT]
+    same_doc = sum(p.doc_a == p.doc_b for p in not_next) / len(not_next)
+    assert 0.4 < same_doc < 0.6
+    for p in not_next:
+        if p.doc_a == p.doc_b:  # never adjacent: at least one sentence between A and B
+            assert p.b_span[0] >= p.a_span[1] + 1 or p.b_span[1] <= p.a_span[0] - 1

@@ -33,7 +33,7 @@ OVERRIDES = {
     "steps": "steps", "batch_size": "batch_size", "lr": "lr", "head_lr": "head_lr", "seed": "seed",
     "train": "train_what", "max_length": "max_length", "mode": "mode", "device": "device",
     "model": "base_model", "corpus": "corpus", "eval_every": "eval_every", "eval_pairs": "eval_pairs",
-    "not_next_share": "not_next_share", "bf16": "bf16", "max_seconds": "max_seconds",
+    "not_next_share": "not_next_share", "hard_negatives": "hard_negatives", "bf16": "bf16", "max_seconds": "max_seconds",
 }
 
 
@@ -51,6 +51,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--mode", choices=list(MODES), help="pairs from BERT chunks, single sentences, or SOP")
     parser.add_argument("--not-next-share", type=float)
+    parser.add_argument("--hard-negatives", type=float, metavar="SHARE",
+                        help="share of NotNext pairs whose B comes from A's own document (not adjacent)")
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-pairs", type=int)
     parser.add_argument("--bf16", choices=list(BF16_CHOICES))
