@@ -104,3 +104,20 @@ def test_bad_setting_disables_start_with_a_message(app_env):
     at.number_input(key="train_lr").set_value(0.0).run()
     assert any("positive" in e.value for e in at.error)
     assert at.button(key="train_start").disabled
+
+
+def test_in_the_full_app_the_trained_model_is_then_used_by_the_explorer(app_env):
+    """Train in the Train tab, pick the new model in the sidebar, see the explorer's numbers change."""
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    before = next(m.value for m in at.metric if m.label == "p(IsNext)")
+    at.selectbox(key="train_preset").set_value("test tiny").run()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    poll(at, lambda at: any(o.startswith("trained: ") for o in at.selectbox(key="model_choice").options))
+    trained = next(o for o in at.selectbox(key="model_choice").options if o.startswith("trained: "))
+    at.selectbox(key="model_choice").select(trained).run()
+    assert not at.exception and not at.error
+    assert next(m.value for m in at.metric if m.label == "p(IsNext)") != before

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explorer.ui import eval_view, explorer_view, sampling_view, training_view
+from explorer.ui.resources import cached_model
 from explorer.ui.sidebar import render_sidebar
 
 
@@ -17,6 +18,6 @@ def main() -> None:
     with sample:
         sampling_view.render(lambda: settings.loaded, settings.max_length)
     with train:
-        training_view.render(lambda: settings.loaded, settings.device)
+        training_view.render(cached_model, settings.device)
     with evaluate:
         eval_view.render(settings.loaded, settings.max_length)

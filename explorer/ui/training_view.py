@@ -151,11 +151,16 @@ def _register(run) -> bool:
     return True
 
 
+def _shorten(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
 def _compare(run, get_model, device: str) -> None:
     """Before / after on the explorer's current pair: probabilities and the loss for each label."""
     a = st.session_state.get("sentence_a") or EXAMPLE_PAIR[0]
     b = st.session_state.get("sentence_b") or EXAMPLE_PAIR[1]
-    st.markdown(f"**Before / after on the current pair**  \nA: _{a}_  \nB: _{b}_")
+    st.markdown("**Before / after on the current pair**")
+    st.text(f"A: {_shorten(a)}\nB: {_shorten(b)}")  # plain text: the pair is the user's input
     sources = [("after training", str(run.checkpoint))]
     if run.config.train_what != "scratch":
         sources.insert(0, ("before training", run.config.base_model))
