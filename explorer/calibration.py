@@ -11,11 +11,11 @@ import math
 import numpy as np
 import torch
 
+from explorer.nsp import log_softmax
+
 
 def mean_nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
-    z = np.asarray(logits, dtype=np.float64) / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(np.asarray(logits, dtype=np.float64) / temperature)
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 

@@ -64,6 +64,13 @@ def truncate_longest_first(a: list, b: list, max_tokens: int) -> tuple[list, lis
     return a[:keep_a], b[:keep_b], a[keep_a:], b[keep_b:]
 
 
+def pair_layout(cls_id: int, sep_id: int, ids_a: list[int], ids_b: list[int]) -> tuple[list[int], list[int]]:
+    """[CLS] A [SEP] B [SEP] and its segment ids: 0 up to the first [SEP], 1 for B and the last [SEP]."""
+    input_ids = [cls_id, *ids_a, sep_id, *ids_b, sep_id]
+    token_type_ids = [SEGMENT_A] * (len(ids_a) + 2) + [SEGMENT_B] * (len(ids_b) + 1)
+    return input_ids, token_type_ids
+
+
 def _check_text(text: str, name: str) -> str:
     if text is None or not str(text).strip():
         raise PairInputError(f"Sentence {name} is empty: type at least one word.")
@@ -85,9 +92,7 @@ def encode_pair(tokenizer, a: str, b: str, max_length: int = DEFAULT_MAX_LENGTH)
                 f"Sentence {name} has no tokens left after the tokenizer removed control and invisible characters."
             )
     ids_a, ids_b, cut_a, cut_b = truncate_longest_first(ids_a, ids_b, int(max_length) - SPECIAL_TOKENS_IN_PAIR)
-    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    input_ids = [cls, *ids_a, sep, *ids_b, sep]
-    token_type_ids = [SEGMENT_A] * (len(ids_a) + 2) + [SEGMENT_B] * (len(ids_b) + 1)
+    input_ids, token_type_ids = pair_layout(tokenizer.cls_token_id, tokenizer.sep_token_id, ids_a, ids_b)
     roles = ["special", *["A"] * len(ids_a), "special", *["B"] * len(ids_b), "special"]
     return PairEncoding(
         tokens=tokenizer.convert_ids_to_tokens(input_ids),

@@ -16,7 +16,8 @@ import numpy as np
 
 from explorer.encoding import DEFAULT_MAX_LENGTH
 from explorer.models import LoadedModel
-from explorer.nsp import score_pairs
+from explorer.labels import LABEL_NAMES
+from explorer.nsp import log_softmax, score_pairs
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 REQUIRED = ("a", "b", "label")
@@ -58,7 +59,7 @@ class EvalReport:
             "n": self.n,
             "accuracy": self.accuracy,
             "mean_loss": self.mean_loss,
-            "confusion": {"rows_true_cols_predicted": ["IsNext", "NotNext"], "counts": self.confusion.tolist()},
+            "confusion": {"rows_true_cols_predicted": list(LABEL_NAMES), "counts": self.confusion.tolist()},
             "ece": self.ece,
             "reliability": [vars(b) for b in self.bins],
             "mean_p_true": float(self.probabilities[np.arange(self.n), self.labels].mean()) if self.n else None,
@@ -135,10 +136,8 @@ def read_pairs(path: str | Path) -> list[LabelledPair]:
 
 
 def report_from_logits(logits: np.ndarray, labels: np.ndarray, n_bins: int = 10) -> EvalReport:
-    logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(logits)
     probs = np.exp(log_probs)
     n = len(labels)
     predicted = probs.argmax(axis=1)

@@ -6,7 +6,6 @@ model.cls), so what the page shows is what BertForNextSentencePrediction compute
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -48,17 +47,20 @@ class NspResult:
         return int(np.argmax(self.logits))
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis, stably in float64 (for one pair [2] or a batch [n, 2])."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.asarray(logits, dtype=np.float64) - np.max(logits)
-    e = np.exp(shifted)
-    return e / e.sum()
+    return np.exp(log_softmax(logits))
 
 
 def cross_entropy(logits: np.ndarray, label: int) -> float:
-    """-log softmax(logits)[label], computed stably in float64."""
-    z = np.asarray(logits, dtype=np.float64)
-    log_norm = z.max() + math.log(np.exp(z - z.max()).sum())
-    return float(log_norm - z[label])
+    """-log softmax(logits)[label] for one pair."""
+    return float(-log_softmax(logits)[label])
 
 
 def _sync(device: torch.device) -> None:
