@@ -77,11 +77,16 @@ def _check_text(text: str, name: str) -> str:
     return str(text)
 
 
-def encode_pair(tokenizer, a: str, b: str, max_length: int = DEFAULT_MAX_LENGTH) -> PairEncoding:
-    """Tokenise a pair with WordPiece and lay it out as [CLS] A [SEP] B [SEP]."""
+def encode_pair(
+    tokenizer, a: str, b: str, max_length: int = DEFAULT_MAX_LENGTH, max_positions: int = 512
+) -> PairEncoding:
+    """Tokenise a pair with WordPiece and lay it out as [CLS] A [SEP] B [SEP].
+
+    max_positions is the model's number of position embeddings: no sequence may be longer.
+    """
     a, b = _check_text(a, "A"), _check_text(b, "B")
-    model_limit = getattr(tokenizer, "model_max_length", 512) or 512
-    limit = min(int(model_limit), 512) if model_limit < 10**6 else 512
+    tokenizer_limit = getattr(tokenizer, "model_max_length", 512) or 512  # huge when the tokenizer sets none
+    limit = min(int(min(tokenizer_limit, 10**6)), int(max_positions), 512)
     if not MIN_MAX_LENGTH <= int(max_length) <= limit:
         raise PairInputError(f"Max sequence length must be between {MIN_MAX_LENGTH} and {limit} tokens.")
     ids_a = tokenizer(a, add_special_tokens=False)["input_ids"]

@@ -84,7 +84,7 @@ def score_pair(
     """Encode a pair, run the NSP head and compute probabilities and (given a label) the loss."""
     if label not in (None, IS_NEXT, NOT_NEXT):
         raise ValueError("label must be 0 (IsNext), 1 (NotNext) or None")
-    encoding = encode_pair(loaded.tokenizer, a, b, max_length)
+    encoding = encode_pair(loaded.tokenizer, a, b, max_length, loaded.max_positions)
     inputs = encoding.tensors(loaded.device)
     _sync(loaded.device)
     start = time.perf_counter()
@@ -120,7 +120,7 @@ def score_pairs(
     out = []
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
-        encodings = [encode_pair(tokenizer, a, b, max_length) for a, b in chunk]
+        encodings = [encode_pair(tokenizer, a, b, max_length, loaded.max_positions) for a, b in chunk]
         inputs = pad_batch(
             [e.input_ids for e in encodings], [e.token_type_ids for e in encodings], tokenizer.pad_token_id
         )

@@ -75,7 +75,7 @@ def nsp_probabilities(
 ):
     """softmax of the NSP logits [IsNext, NotNext]; with zero_segments every token_type_id is 0,
     so the model sees no segment signal telling A from B (as when a caller forgets to pass them)."""
-    encoding = encode_pair(loaded.tokenizer, a, b, max_length)
+    encoding = encode_pair(loaded.tokenizer, a, b, max_length, loaded.max_positions)
     inputs = encoding.tensors(loaded.device)
     if zero_segments:
         inputs["token_type_ids"] = inputs["token_type_ids"].new_zeros(inputs["token_type_ids"].shape)

@@ -10,6 +10,7 @@ from explorer import plots
 from explorer.encoding import PairInputError
 from explorer.evaluate import EvalFileError, evaluate_pairs, parse_pairs, read_pairs
 from explorer.models import LoadedModel
+from explorer.ui.safe import escape_markdown
 
 EVERYDAY = Path(__file__).resolve().parent.parent / "data" / "everyday_pairs.csv"
 
@@ -18,8 +19,9 @@ def _pairs_from_choice():
     upload = st.file_uploader("Pairs file (CSV with columns a, b, label, or JSON lines)", type=["csv", "jsonl", "json", "txt"],
                               key="eval_upload")
     if upload is None:
-        st.caption(f"No file chosen: using the {EVERYDAY.stem.replace('_', ' ')} shipped with the app (44 obvious pairs).")
-        return read_pairs(EVERYDAY), "everyday pairs"
+        pairs = read_pairs(EVERYDAY)
+        st.caption(f"No file chosen: using the {len(pairs)} everyday pairs shipped with the app ({EVERYDAY.name}).")
+        return pairs, "everyday pairs"
     return parse_pairs(upload.getvalue(), upload.name), upload.name
 
 
@@ -28,15 +30,19 @@ def render(loaded: LoadedModel, max_length: int) -> None:
     try:
         pairs, name = _pairs_from_choice()
     except EvalFileError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
         return
-    if not st.button(f"Evaluate {loaded.display_name} on {len(pairs)} pairs", key="eval_run", type="primary"):
+    st.caption(f"Model: {escape_markdown(loaded.display_name)} · file: {escape_markdown(name)}")
+    if not st.button(f"Evaluate on {len(pairs)} pairs", key="eval_run", type="primary"):
         return
     try:
         with st.spinner("Scoring…"):
             report = evaluate_pairs(loaded, pairs, max_length=max_length)
     except PairInputError as err:
         st.error(str(err))
+        return
+    except Exception as err:  # noqa: BLE001 - keep the page alive, e.g. out of GPU memory
+        st.error(f"The model could not score these pairs ({err.__class__.__name__}).")
         return
     data = report.to_dict()
     cols = st.columns(4)
@@ -45,5 +51,5 @@ def render(loaded: LoadedModel, max_length: int) -> None:
     cols[2].metric("mean p(true label)", f"{data['mean_p_true']:.4f}")
     cols[3].metric("expected calibration error", f"{report.ece:.4f}")
     left, right = st.columns(2)
-    left.plotly_chart(plots.confusion_matrix(report.confusion, f"confusion matrix · {name}"), width="stretch")
+    left.plotly_chart(plots.confusion_matrix(report.confusion, "confusion matrix"), width="stretch")
     right.plotly_chart(plots.reliability_diagram(report.bins, report.ece), width="stretch")

@@ -10,6 +10,7 @@ from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
 from explorer.models import LoadedModel
 from explorer.nsp import NspResult, score_pair
 from explorer import plots
+from explorer.ui.safe import escape_markdown
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
 
 DEFAULT_A = "The man went to the store."
@@ -83,6 +84,8 @@ def _embedding_section(result: NspResult, loaded: LoadedModel) -> None:
         st.plotly_chart(plots.segment_vector_plot(seg.e_a, seg.e_b), width="stretch")
         st.plotly_chart(plots.embedding_heatmap(enc.tokens, parts.total, "token + position + segment (before LayerNorm)"),
                         width="stretch")
+        st.plotly_chart(plots.embedding_heatmap(enc.tokens, parts.after_layernorm, "after LayerNorm: what layer 1 receives"),
+                        width="stretch")
 
 
 def _headline(result: NspResult, loaded: LoadedModel) -> None:
@@ -94,7 +97,7 @@ def _headline(result: NspResult, loaded: LoadedModel) -> None:
     cols[2].metric(f"CE for {label_name}", f"{result.loss:.4f}",
                    delta=f"{result.loss - CHANCE_LOSS:+.4f} vs ln 2", delta_color="inverse")
     cols[3].metric("forward pass", f"{result.seconds * 1000:.1f} ms", help=f"on {result.device}")
-    st.caption(f"Model: {loaded.display_name} · ran on **{result.device}** · prediction: **{LABEL_NAMES[result.predicted]}**")
+    st.caption(f"Model: {escape_markdown(loaded.display_name)} · ran on **{result.device}** · prediction: **{LABEL_NAMES[result.predicted]}**")
 
 
 def _head_section(result: NspResult, loaded: LoadedModel) -> None:
@@ -145,6 +148,9 @@ def render(loaded: LoadedModel, max_length: int) -> None:
         result = score_pair(loaded, a, b, label=label, max_length=max_length)
     except PairInputError as err:
         st.error(str(err))
+        return
+    except Exception as err:  # noqa: BLE001 - e.g. out of GPU memory: say so, keep the page and the text
+        st.error(f"The model could not score this pair ({err.__class__.__name__}). Try the CPU or a shorter max length.")
         return
     _headline(result, loaded)
     _input_section(result, loaded)

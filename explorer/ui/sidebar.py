@@ -9,6 +9,7 @@ import streamlit as st
 from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
 from explorer.models import BUNDLED_SOURCES, BUNDLED_TRAINED, DEFAULT_SOURCE, LoadedModel, ModelLoadError, model_card_summary
 from explorer.ui.resources import cached_model
+from explorer.ui.safe import escape_markdown
 
 OTHER = "Other: Hugging Face id or local folder…"
 DEVICE_LABELS = {"auto": "auto (CUDA, then MPS, then CPU)", "cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "GPU (Apple MPS)"}
@@ -34,9 +35,9 @@ def _load(source: str, device: str) -> LoadedModel | None:
     try:
         return cached_model(source, device)
     except ModelLoadError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
     except Exception as err:  # noqa: BLE001 - a broken model must not take the page down
-        st.error(f"Could not load {source!r}: {err.__class__.__name__}: {err}")
+        st.error(escape_markdown(f"Could not load {source!r}: {err.__class__.__name__}: {err}"))
     return None
 
 
