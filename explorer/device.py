@@ -13,12 +13,6 @@ class DeviceChoice:
     requested: str
     message: str | None = None  # set when the request could not be honoured
 
-    @property
-    def name(self) -> str:
-        if self.device.type == "cuda":
-            return f"cuda ({torch.cuda.get_device_name(self.device)})"
-        return self.device.type
-
 
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)

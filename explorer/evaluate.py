@@ -67,11 +67,11 @@ class EvalReport:
 
 
 def _parse_label(value, where: str) -> int:
-    text = str(value).strip()
-    if text in ("0", "1"):
-        return int(text)
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return int(value)
+    if not isinstance(value, bool):  # JSON true/false is not a label
+        if str(value).strip() in ("0", "1"):
+            return int(str(value).strip())
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return int(value)
     raise EvalFileError(f"{where}: label must be 0 (IsNext) or 1 (NotNext), got {value!r}")
 
 

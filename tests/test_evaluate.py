@@ -42,6 +42,7 @@ def test_csv_and_jsonl_parse():
         (b"a,b,label\nx,y,2\n", "label must be 0"),
         (b"a,b,label\nx,y,IsNext\n", "label must be 0"),
         (b'{"a": "x", "b": "y"}\n', "needs the keys"),
+        (b'{"a": "x", "b": "y", "label": true}\n', "label must be 0"),
         (b'{"a": "x", "b": "y", "label": 0\n', "not valid JSON"),
         (b"a,b,label\n,y,0\n", "non-empty"),
         (b"a,b,label\n", "no pairs"),

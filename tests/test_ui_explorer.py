@@ -119,3 +119,12 @@ def test_unavailable_gpu_falls_back_with_a_message(app):
     assert not app.exception
     assert any("No CUDA GPU" in w.value for w in app.sidebar.warning)
     assert _metric(app, "p(IsNext)")
+
+
+def test_classroom_server_refuses_arbitrary_folders(app, tiny_bert_dir, monkeypatch):
+    monkeypatch.setenv("NSP_EXPLORER_MODEL_PATHS", "checkpoints")
+    app.selectbox(key="model_choice").select("Other: Hugging Face id or local folder…").run()
+    app.text_input(key="model_custom").input(str(tiny_bert_dir)).run()
+    assert not app.exception
+    assert any("only Hugging Face ids and models trained on it" in e.value for e in app.error)
+    assert _metric(app, "p(IsNext)")
