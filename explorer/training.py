@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertForPreTraining
 
-from explorer.encoding import MIN_MAX_LENGTH, SEGMENT_A, SEGMENT_B
-from explorer.labels import binary_entropy
+from explorer.encoding import MIN_MAX_LENGTH, pair_layout
+from explorer.labels import CHANCE_LOSS, binary_entropy
 from explorer.models import BUNDLED_UNTRAINED, load_model
 from explorer.nsp import pad_batch
 
@@ -298,12 +298,8 @@ def make_sampler(corpus, tokenizer, config: TrainConfig, seed: int):
 
 def pairs_to_batch(pairs, tokenizer) -> dict[str, torch.Tensor]:
     """[CLS] A [SEP] B [SEP] with segments 0/1, right-padded; labels 0 = IsNext, 1 = NotNext."""
-    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    input_ids, segments = [], []
-    for pair in pairs:
-        input_ids.append([cls, *pair.a_ids, sep, *pair.b_ids, sep])
-        segments.append([SEGMENT_A] * (len(pair.a_ids) + 2) + [SEGMENT_B] * (len(pair.b_ids) + 1))
-    batch = pad_batch(input_ids, segments, tokenizer.pad_token_id)
+    layouts = [pair_layout(tokenizer.cls_token_id, tokenizer.sep_token_id, pair.a_ids, pair.b_ids) for pair in pairs]
+    batch = pad_batch([ids for ids, _ in layouts], [segments for _, segments in layouts], tokenizer.pad_token_id)
     batch["labels"] = torch.tensor([int(pair.label) for pair in pairs], dtype=torch.long)
     return batch
 
@@ -400,6 +396,12 @@ def bf16_supported(device: torch.device) -> bool:
             return bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)())
         return "avx512_bf16" in flags or "amx_bf16" in flags
     return False
+
+
+def chance_text(chance_loss: float, digits: int = 3) -> str:
+    """'ln 2 = 0.693' at a 50/50 NotNext share, else 'H(q) = ...': the chance loss is ln 2 only at q = 1/2."""
+    name = "ln 2" if abs(chance_loss - CHANCE_LOSS) < 1e-9 else "H(q)"
+    return f"{name} = {chance_loss:.{digits}f}"
 
 
 def moving_average(values: list[float], window: int = 20) -> list[float]:
@@ -607,15 +609,6 @@ class Trainer:
                     status, message = "error", f"Final evaluation failed: {err.__class__.__name__}: {err}"
         self.model.eval()
         yield emit(EndEvent(status, self.step, time.perf_counter() - start, message))
-
-
-def train(config: TrainConfig, stop_event: threading.Event | None = None, corpus=None) -> Iterator[Event]:
-    """Run one training from settings, yielding events. The EndEvent's `trainer` holds the model."""
-    trainer = Trainer(config, corpus=corpus)
-    for event in trainer.run(stop_event):
-        if isinstance(event, EndEvent):
-            event._trainer = trainer  # not a dataclass field: kept out of the log
-        yield event
 
 
 # --- checkpoint -----------------------------------------------------------------------------------------

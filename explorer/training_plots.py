@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from explorer.labels import CHANCE_LOSS
 from explorer.plots import FONT
-from explorer.training import moving_average
+from explorer.training import chance_text, moving_average
 
 TRAIN_COLOR = "#9ca3af"
 AVERAGE_COLOR = "#111827"
@@ -68,8 +68,7 @@ def loss_figure(log: list[dict], total_steps: int | None = None, window: int = 2
                     line=dict(color=AVERAGE_COLOR, width=2))
     fig.add_scatter(x=c["eval_step"], y=c["heldout_loss"], name="held-out NSP loss", mode="lines+markers",
                     line=dict(color=HELDOUT_COLOR, width=2), marker=dict(size=7))
-    chance_text = f"chance: ln 2 = {chance:.3f}" if abs(chance - CHANCE_LOSS) < 1e-9 else f"chance: H(q) = {chance:.3f}"
-    fig.add_hline(y=chance, line_dash="dash", line_color="#6b7280", annotation_text=chance_text,
+    fig.add_hline(y=chance, line_dash="dash", line_color="#6b7280", annotation_text=f"chance: {chance_text(chance)}",
                   annotation_position="bottom right")
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])

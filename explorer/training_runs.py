@@ -15,6 +15,7 @@ under explorer.models.checkpoints_dir()/<run id>.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -26,7 +27,10 @@ from explorer.training import TrainConfig, Trainer, save_checkpoint
 
 MAX_RUNS_ENV = "NSP_EXPLORER_MAX_RUNS"
 TIMEOUT_ENV = "NSP_EXPLORER_RUN_TIMEOUT"
+MAX_CHECKPOINTS_ENV = "NSP_EXPLORER_MAX_CHECKPOINTS"
 DEFAULT_MAX_RUNS = 1
+DEFAULT_MAX_CHECKPOINTS = 20
+RUN_PREFIX = "run-"  # run ids, and so the only checkpoint folders the manager may delete
 # A hidden browser tab may run its timers only once a minute (Chrome's intensive throttling), so a
 # timeout of exactly 60 s could stop the run of a student who merely switched tabs.
 DEFAULT_HEARTBEAT_TIMEOUT = 90.0
@@ -64,6 +68,7 @@ class TrainingRun:
     _events: list[dict] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
+    forgotten: bool = False  # reset or dropped by the manager: its checkpoint must not outlive it
 
     @property
     def active(self) -> bool:
@@ -88,9 +93,11 @@ class TrainingRun:
 
 
 class RunManager:
-    def __init__(self, max_runs: int | None = None, heartbeat_timeout: float | None = None, checkpoint_root=None):
+    def __init__(self, max_runs: int | None = None, heartbeat_timeout: float | None = None, checkpoint_root=None,
+                 max_checkpoints: int | None = None):
         self.max_runs = max_runs or _env_number(MAX_RUNS_ENV, DEFAULT_MAX_RUNS, int)
         self.heartbeat_timeout = heartbeat_timeout or _env_number(TIMEOUT_ENV, DEFAULT_HEARTBEAT_TIMEOUT, float)
+        self.max_checkpoints = max_checkpoints or _env_number(MAX_CHECKPOINTS_ENV, DEFAULT_MAX_CHECKPOINTS, int)
         self.checkpoint_root = Path(checkpoint_root) if checkpoint_root else None
         self._runs: dict[str, TrainingRun] = {}  # session id -> its latest run
         self._lock = threading.Lock()
@@ -112,7 +119,7 @@ class RunManager:
         """Start a run for this session in a background thread, or raise RunRefused saying why not."""
         config.validate()
         with self._lock:
-            self._forget_stale()
+            stale = self._forget_stale()
             mine = self._runs.get(session_id)
             if mine is not None and mine.active:
                 raise RunRefused("A training run is already going in this browser tab: stop it before starting another.")
@@ -126,6 +133,8 @@ class RunManager:
             run = TrainingRun(run_id=time.strftime("run-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6],
                               session_id=session_id, config=config)
             self._runs[session_id] = run
+        for old in stale:
+            self._delete_checkpoint(old)
         run.thread = threading.Thread(target=self._work, args=(run, corpus), name=f"nsp-train-{run.run_id}", daemon=True)
         run.thread.start()
         return run
@@ -136,47 +145,100 @@ class RunManager:
             run.stop_event.set()
 
     def reset(self, session_id: str) -> None:
-        """Stop this session's run (if any) and forget it, so the page starts over."""
+        """Stop this session's run (if any), forget it and delete its checkpoint, so the page starts over."""
         with self._lock:
             run = self._runs.pop(session_id, None)
-        if run is not None:
-            run.stop_event.set()
+            if run is None:
+                return
+            run.forgotten = True
+            ended = not run.active  # else its thread sees `forgotten` when it ends and deletes what it saved
+        run.stop_event.set()
+        if ended:
+            self._delete_checkpoint(run)
 
-    def _forget_stale(self) -> None:
-        now = time.monotonic()
+    def _forget_stale(self) -> list[TrainingRun]:
+        """Drop ended runs of sessions quiet for FORGET_AFTER_S (under the lock); the caller deletes their checkpoints."""
+        now, dropped = time.monotonic(), []
         for session_id, run in list(self._runs.items()):
             if not run.active and now - run.last_heartbeat > FORGET_AFTER_S:
-                del self._runs[session_id]
+                run.forgotten = True
+                dropped.append(self._runs.pop(session_id))
+        return dropped
+
+    def _root(self) -> Path:
+        return self.checkpoint_root or checkpoints_dir()
+
+    def _delete_checkpoint(self, run: TrainingRun) -> None:
+        # By run id, not run.checkpoint: a save that failed halfway leaves a folder but no checkpoint.
+        run.checkpoint = None
+        self._delete_folder(self._root() / run.run_id)
+
+    def _delete_folder(self, folder: Path) -> None:
+        """Delete a checkpoint folder, but only a run-* folder directly under this manager's root."""
+        root = self._root().resolve()
+        if (folder.name.startswith(RUN_PREFIX) and not folder.is_symlink() and folder.is_dir()
+                and folder.resolve().parent == root):
+            shutil.rmtree(folder, ignore_errors=True)  # a half-deleted folder is still better than a crash
+
+    def _prune_checkpoints(self) -> None:
+        """Keep the newest `max_checkpoints` run folders under the root; never touch an active run's folder."""
+        root = self._root()
+        with self._lock:
+            runs = {run.run_id: run for run in self._runs.values()}
+        try:
+            folders = [p for p in root.iterdir() if p.name.startswith(RUN_PREFIX) and p.is_dir()
+                       and not (p.name in runs and runs[p.name].active)]
+            folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:  # e.g. another thread deleted a folder meanwhile: prune next time
+            return
+        for folder in folders[self.max_checkpoints:]:
+            self._delete_folder(folder)
+            run = runs.get(folder.name)
+            if run is not None:  # its page still shows it: say why the model is gone
+                run.checkpoint = None
+                run.message = (f"{run.message} Its checkpoint was deleted to make room for newer runs "
+                               f"({MAX_CHECKPOINTS_ENV}={self.max_checkpoints}).").strip()
 
     def _work(self, run: TrainingRun, corpus) -> None:
+        # Whatever fails, the finally block ends the run: a run stuck "running" would hold a slot (with
+        # max_runs=1, the whole server's) until a restart.
+        status, message, abandoned, end, trainer = "error", "", False, {}, None
         try:
             trainer = Trainer(run.config, corpus=corpus)
+            run.status = "running"
+            for event in trainer.run(run.stop_event):
+                data = event.to_dict()
+                run.add(data)
+                if data["kind"] == "end":
+                    end = data
+                if not abandoned and time.monotonic() - run.last_heartbeat > self.heartbeat_timeout:
+                    abandoned = True  # the page stopped asking: its tab is closed
+                    run.stop_event.set()
+            status, message = end.get("status", "error"), end.get("message", "")
+            if trainer.step > 0 and not abandoned and not run.forgotten:
+                try:
+                    run.checkpoint = save_checkpoint(trainer.model, trainer.tokenizer, self._root() / run.run_id,
+                                                     run.config, trainer.log)
+                except Exception as err:  # noqa: BLE001
+                    message = f"{message} Saving the checkpoint failed: {err}".strip()
+                    end["message"] = message
+            if abandoned:
+                status = "abandoned"
+                message = f"Stopped at step {trainer.step}: the page stopped checking in for {self.heartbeat_timeout:g} s."
         except Exception as err:  # noqa: BLE001 - every failure becomes a message on the page
-            run.message = str(err) if isinstance(err, ValueError) else f"{err.__class__.__name__}: {err}"
-            run.add({"kind": "end", "status": "error", "step": 0, "elapsed": 0.0, "message": run.message})
-            run.status = "error"
-            return
-        run.status = "running"
-        abandoned = False
-        end: dict = {}
-        for event in trainer.run(run.stop_event):
-            data = event.to_dict()
-            run.add(data)
-            if data["kind"] == "end":
-                end = data
-            if not abandoned and time.monotonic() - run.last_heartbeat > self.heartbeat_timeout:
-                abandoned = True  # the page stopped asking: its tab is closed
-                run.stop_event.set()
-        if trainer.step > 0 and not abandoned:
-            try:
-                root = self.checkpoint_root or checkpoints_dir()
-                run.checkpoint = save_checkpoint(trainer.model, trainer.tokenizer, root / run.run_id, run.config, trainer.log)
-            except Exception as err:  # noqa: BLE001
-                end["message"] = f"{end.get('message', '')} Saving the checkpoint failed: {err}".strip()
-        run.message = end.get("message", "")
-        if abandoned:
-            run.message = f"Stopped at step {trainer.step}: the page stopped checking in for {self.heartbeat_timeout:g} s."
-        run.status = "abandoned" if abandoned else end.get("status", "error")
+            status = "error"
+            message = str(err) if isinstance(err, ValueError) else f"{err.__class__.__name__}: {err}"
+            if not end:  # the page shows the run's end from its events
+                run.add({"kind": "end", "status": "error", "step": getattr(trainer, "step", 0),
+                         "elapsed": 0.0, "message": message})
+        finally:
+            with self._lock:  # together with reset(): exactly one of the two sees the run end after it was forgotten
+                run.message, run.status = message, status
+                orphan = run.forgotten
+            if orphan:
+                self._delete_checkpoint(run)
+            elif run.checkpoint is not None:
+                self._prune_checkpoints()
 
 
 _manager: RunManager | None = None

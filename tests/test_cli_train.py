@@ -49,8 +49,15 @@ def test_human_output_and_defaults_to_checkpoints_dir(tmp_path, monkeypatch, cap
     assert main(ARGS) == 0
     text = capsys.readouterr().out
     assert "held-out" in text and "finished after 6 steps" in text and "checkpoint saved to" in text
+    assert "chance loss ln 2 = 0.6931" in text
     saved = list((tmp_path / "checkpoints").iterdir())
     assert len(saved) == 1 and (saved[0] / "model.safetensors").is_file()
+
+
+def test_chance_loss_is_labelled_h_q_when_the_share_is_not_half(tmp_path, capsys):
+    assert main([*ARGS, "--steps", "1", "--not-next-share", "0.3", "--out", str(tmp_path / "ckpt")]) == 0
+    text = capsys.readouterr().out
+    assert "chance loss H(q) = 0.6109" in text and "ln 2" not in text
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ from explorer.training import (
     moving_average,
     pairs_to_batch,
     save_checkpoint,
+    chance_text,
     summarize_log,
-    train,
     warmup_then_linear_decay,
 )
 from explorer.training_plots import accuracy_figure, loss_figure
@@ -273,12 +273,19 @@ def test_moving_average_and_figures():
     assert list(accuracy_figure(log).data[0].y) == [0.5, 0.7]
 
 
-def test_train_generator_and_presets_validate():
+def test_run_events_and_presets_validate():
     for name, config in PRESETS.items():
         assert config.problems() == [], name
-    events = list(train(tiny_config(steps=2, eval_pairs=16), corpus=topic_corpus()))
+    trainer, events = run_all(tiny_config(steps=2, eval_pairs=16))
     assert events[0].kind == "start" and events[-1].kind == "end"
-    assert events[-1]._trainer.step == 2
+    assert trainer.step == 2 and events[-1].step == 2
+
+
+def test_chance_text_says_ln_2_only_at_a_50_50_share():
+    from explorer.labels import binary_entropy
+
+    assert chance_text(binary_entropy(0.5)) == "ln 2 = 0.693"
+    assert chance_text(binary_entropy(0.3), 4) == "H(q) = 0.6109"
 
 
 def test_frozen_word_embeddings_stay_fixed(tiny_bert_dir):

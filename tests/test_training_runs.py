@@ -1,10 +1,13 @@
 """The run manager: one run per session, a server-wide cap, and abandoned runs that stop themselves."""
 
+import os
 import time
 
 import pytest
 
-from explorer.training_runs import RunManager, RunRefused
+import explorer.training_runs as training_runs
+from explorer.training import Trainer
+from explorer.training_runs import FORGET_AFTER_S, RunManager, RunRefused
 from test_training import tiny_config, topic_corpus
 
 
@@ -44,8 +47,10 @@ def test_cap_refuses_a_second_session_until_the_first_run_stops(tmp_path):
 def test_cap_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("NSP_EXPLORER_MAX_RUNS", "3")
     monkeypatch.setenv("NSP_EXPLORER_RUN_TIMEOUT", "12.5")
+    monkeypatch.setenv("NSP_EXPLORER_MAX_CHECKPOINTS", "5")
     manager = RunManager()
-    assert manager.max_runs == 3 and manager.heartbeat_timeout == 12.5
+    assert manager.max_runs == 3 and manager.heartbeat_timeout == 12.5 and manager.max_checkpoints == 5
+    assert RunManager(max_checkpoints=7).max_checkpoints == 7
     monkeypatch.setenv("NSP_EXPLORER_MAX_RUNS", "lots")
     assert RunManager().max_runs == 1  # a typo falls back to the default
 
@@ -68,6 +73,79 @@ def test_heartbeats_keep_a_run_alive_and_reset_forgets_it(tmp_path):
     assert run.active
     manager.reset("here")
     assert run.wait(30) and manager.run_for("here") is None
+    assert run.checkpoint is None and list(tmp_path.iterdir()) == []  # the stopped run left no orphan checkpoint
+    assert manager.active_runs() == 0
+
+
+def test_reset_while_the_checkpoint_is_saved_still_deletes_it(tmp_path, monkeypatch):
+    manager = RunManager(max_runs=1, checkpoint_root=tmp_path)
+    real_save = training_runs.save_checkpoint
+
+    def save_then_reset(model, tokenizer, out_dir, *args):
+        saved = real_save(model, tokenizer, out_dir, *args)
+        manager.reset("racer")  # the page's Reset arrives while the run is still "running"
+        return saved
+
+    monkeypatch.setattr(training_runs, "save_checkpoint", save_then_reset)
+    run = manager.start("racer", tiny_config(steps=2, eval_pairs=16), corpus=topic_corpus())
+    assert run.wait(30) and run.status == "finished"
+    assert run.checkpoint is None and list(tmp_path.iterdir()) == []
+
+
+def test_reset_and_forgetting_delete_only_the_runs_own_checkpoint(tmp_path):
+    manager = RunManager(max_runs=1, checkpoint_root=tmp_path)
+    (tmp_path / "cli-20240101-000000").mkdir()  # the CLI's checkpoints are the user's: never deleted
+    (tmp_path / "notes.txt").write_text("mine")
+    corpus = topic_corpus()
+    first = manager.start("first", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
+    assert first.wait(30) and first.checkpoint.is_dir()
+    folder = first.checkpoint
+    manager.reset("first")
+    assert not folder.exists() and first.checkpoint is None
+
+    second = manager.start("second", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
+    assert second.wait(30) and second.checkpoint.is_dir()
+    folder = second.checkpoint
+    second.last_heartbeat -= FORGET_AFTER_S + 1  # its session went quiet long ago
+    third = manager.start("third", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
+    assert manager.run_for("second") is None and not folder.exists()  # forgotten as stale, checkpoint deleted
+    assert third.wait(30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cli-20240101-000000", "notes.txt", third.run_id])
+
+
+def test_only_the_newest_checkpoints_are_kept(tmp_path):
+    manager = RunManager(max_runs=1, checkpoint_root=tmp_path, max_checkpoints=2)
+    for age, name in enumerate(["run-new", "run-old", "run-older"], start=1):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (time.time() - 100 * age,) * 2)
+    (tmp_path / "cli-ancient").mkdir()
+    os.utime(tmp_path / "cli-ancient", (0, 0))
+    run = manager.start("s", tiny_config(steps=2, eval_pairs=16), corpus=topic_corpus())
+    assert run.wait(30) and run.checkpoint.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cli-ancient", "run-new", run.run_id])
+
+
+def test_a_failure_after_the_loop_still_ends_the_run_and_frees_the_slot(tmp_path, monkeypatch):
+    class FailingAtTheEnd(Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+
+            def broken_eval():
+                raise RuntimeError("eval() broke")
+
+            # Trainer.run calls model.eval() for the held-out set and, outside its try, once more at the end.
+            self.model.eval = broken_eval
+
+    monkeypatch.setattr(training_runs, "Trainer", FailingAtTheEnd)
+    manager = RunManager(max_runs=1, checkpoint_root=tmp_path)
+    corpus = topic_corpus()
+    run = manager.start("unlucky", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
+    assert run.wait(30) and run.status == "error" and "eval() broke" in run.message
+    assert run.events()[-1]["kind"] == "end" and run.events()[-1]["status"] == "error"
+    assert manager.active_runs() == 0
+    monkeypatch.setattr(training_runs, "Trainer", Trainer)
+    other = manager.start("next", tiny_config(steps=2, eval_pairs=16), corpus=corpus)  # the slot is free
+    assert other.wait(30) and other.status == "finished"
 
 
 def test_setup_failure_is_reported_not_raised(tmp_path):

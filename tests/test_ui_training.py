@@ -85,8 +85,11 @@ def test_stop_stops_and_keeps_the_curve(app_env):
     at.run()
     assert any("stopped" in s.value.lower() for s in at.success)
     assert len(at.get("plotly_chart")) == 2  # the curve so far is still drawn
+    checkpoint = run.checkpoint
+    assert at.session_state["trained_models"][0][1] == str(checkpoint)
     at.button(key="train_reset").click().run()
     assert app_env.run_for(at.session_state["train_session_id"]) is None
+    assert not checkpoint.exists() and at.session_state["trained_models"] == []  # deleted, and out of the list
 
 
 def test_second_session_is_refused_while_the_cap_is_reached(app_env):
@@ -97,6 +100,21 @@ def test_second_session_is_refused_while_the_cap_is_reached(app_env):
     assert any("limit at once" in w.value for w in second.warning)
     app_env.stop(first.session_state["train_session_id"])
     app_env.run_for(first.session_state["train_session_id"]).wait(30)
+
+
+def test_scratch_heads_divide_any_hidden_size_and_scratch_settings_survive_switching(app_env):
+    from explorer.ui.training_view import scratch_heads
+
+    assert [scratch_heads(h) for h in (16, 64, 128, 208, 336, 768)] == [1, 1, 2, 2, 4, 12]
+    at = start_app("test tiny")
+    at.selectbox(key="train_what").set_value("scratch").run()
+    at.number_input(key="train_scratch_hidden").set_value(208).run()
+    at.number_input(key="train_scratch_layers").set_value(3).run()
+    assert not at.error and not at.button(key="train_start").disabled
+    at.selectbox(key="train_what").set_value("full").run()  # the scratch settings are not drawn now
+    at.selectbox(key="train_what").set_value("scratch").run()
+    assert at.number_input(key="train_scratch_hidden").value == 208
+    assert at.number_input(key="train_scratch_layers").value == 3
 
 
 def test_bad_setting_disables_start_with_a_message(app_env):
@@ -121,3 +139,7 @@ def test_in_the_full_app_the_trained_model_is_then_used_by_the_explorer(app_env)
     at.selectbox(key="model_choice").select(trained).run()
     assert not at.exception and not at.error
     assert next(m.value for m in at.metric if m.label == "p(IsNext)") != before
+    # Reset deletes the checkpoint: the model leaves the sidebar's list and the page falls back without an error.
+    at.button(key="train_reset").click().run()
+    assert not at.exception and not at.error
+    assert not any(o.startswith("trained: ") for o in at.selectbox(key="model_choice").options)

@@ -22,6 +22,7 @@ from explorer.training import (
     StepEvent,
     TrainConfigError,
     Trainer,
+    chance_text,
     preset,
     save_checkpoint,
 )
@@ -82,8 +83,8 @@ def _print_human(event) -> None:
         print(
             f"training {event.trainable_params:,} of {event.total_params:,} parameters on {event.device}"
             f"{' (bf16 autocast)' if event.bf16 else ''}; {event.train_documents} training documents, "
-            f"{event.heldout_documents} held out ({event.eval_pairs} held-out pairs); chance loss ln 2 = "
-            f"{event.chance_loss:.4f}"
+            f"{event.heldout_documents} held out ({event.eval_pairs} held-out pairs); chance loss "
+            f"{chance_text(event.chance_loss, 4)}"
         )
     elif isinstance(event, StepEvent) and (event.step % 10 == 0 or event.step == 1):
         print(f"step {event.step:5d}  loss {event.loss:.4f}  lr {event.lr:.2e}  {event.elapsed:6.1f} s  {event.steps_per_s:.2f} steps/s")

@@ -42,6 +42,16 @@ FIELD_KEYS = {
     "train_scratch_layers": "scratch_layers", "train_scratch_hidden": "scratch_hidden", "train_mlm_too": "mlm_too",
     "train_freeze_words": "freeze_word_embeddings",
 }
+SCRATCH_KEYS = ("train_scratch_layers", "train_scratch_hidden", "train_mlm_too")  # drawn only for "scratch"
+HEAD_SIZE = 64  # BERT's attention head size
+
+
+def scratch_heads(hidden: int) -> int:
+    """About one head per 64 dimensions, as BERT: the largest count up to hidden // 64 that divides hidden."""
+    heads = max(1, hidden // HEAD_SIZE)
+    while hidden % heads:
+        heads -= 1
+    return heads
 
 
 def _apply_preset() -> None:
@@ -61,6 +71,11 @@ def _settings(disabled: bool) -> TrainConfig | None:
     if "train_preset" not in st.session_state:
         st.session_state["train_preset"] = "quick demo"
         _apply_preset()
+    # Streamlit drops the state of a widget that a run does not draw; re-assigning keeps what the student
+    # typed in the scratch settings while another choice hides them.
+    for key in SCRATCH_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     st.selectbox("Preset", list(PRESETS), key="train_preset", on_change=_apply_preset, disabled=disabled,
                  help="Quick demo: about a minute on a laptop CPU. Longer run: about ten minutes.")
     left, middle, right = st.columns(3)
@@ -102,7 +117,7 @@ def _settings(disabled: bool) -> TrainConfig | None:
         values["freeze_word_embeddings"] = False
     limit = st.session_state["train_time_limit"]
     values["max_seconds"] = float(limit) if limit else None
-    values["scratch_heads"] = max(1, int(values["scratch_hidden"]) // 64)
+    values["scratch_heads"] = scratch_heads(int(values["scratch_hidden"]))
     base = PRESETS[st.session_state["train_preset"]]
     config = replace(base, **{k: v for k, v in values.items() if k in {f.name for f in fields(TrainConfig)}})
     problems = config.problems()
@@ -224,8 +239,11 @@ def render(get_model, device: str) -> None:
             st.rerun()
     if stop_col.button("Stop", key="train_stop", disabled=not running):
         manager.stop(session_id)
-    if reset_col.button("Reset", key="train_reset", disabled=run is None or running):
+    if reset_col.button("Reset", key="train_reset", disabled=run is None or running,
+                        help="Forget this run and delete its checkpoint (download it first to keep it)."):
+        gone = str(run.checkpoint)  # reset() deletes this folder: take it out of the sidebar's model list too
         manager.reset(session_id)
+        st.session_state["trained_models"] = [m for m in st.session_state.get("trained_models", []) if m[1] != gone]
         st.session_state.pop("train_done_seen", None)
         st.rerun()
     _live(manager, session_id, refresh=REFRESH_S if running else None)
