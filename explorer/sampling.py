@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -60,7 +62,7 @@ SHORT_SEQ_PROB = 0.1
 ACTIVE_DOCUMENTS = 16  # documents walked at once, so that neighbouring samples mix documents
 POOL_SIZE = 128  # pairs of each label waiting to be drawn at random (BERT shuffles all instances)
 POOL_CAP = 8 * POOL_SIZE
-MAX_CANDIDATES = 50_000  # give up when the recipe cannot make the label asked for
+BARREN_PASSES = 2  # full passes over the corpus without a pair of the label asked for before giving up
 LOOKAHEAD_SENTENCES = 8  # sentences tokenised at once when B starts in a document not walked yet
 
 # A ALBERT's reason for SOP, with its own numbers (ALBERT Table 5, see docs/nsp-reference.md).
@@ -116,21 +118,25 @@ class Pair:
 # --- tokenise every sentence once ---------------------------------------------------------------
 
 
-_TOKENIZER_KEYS: dict[int, tuple[object, str]] = {}
+# Every browser session of the app shares the caches below (and the tokenizers in them, which must not
+# be called from two threads at once). One lock guards them; re-entrant because token_table builds a
+# TokenTable, which asks for the tokenizer key again.
+_LOCK = threading.RLock()
+# Weak keys: a cached key must not keep the tokenizer of a model that was unloaded alive.
+_TOKENIZER_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def tokenizer_key(tokenizer) -> str:
     """A content key for a tokenizer's vocabulary and normalisation (the same vocab gives the same ids)."""
-    held = _TOKENIZER_KEYS.get(id(tokenizer))
-    if held is not None and held[0] is tokenizer:
-        return held[1]
-    digest = hashlib.sha1(type(tokenizer).__name__.encode())
-    digest.update(repr(sorted(tokenizer.get_vocab().items())).encode())
-    digest.update(repr(tokenizer.init_kwargs.get("do_lower_case")).encode())
-    digest.update(repr(tokenizer.init_kwargs.get("strip_accents")).encode())
-    key = digest.hexdigest()
-    _TOKENIZER_KEYS[id(tokenizer)] = (tokenizer, key)  # holding the object keeps its id unique
-    return key
+    with _LOCK:
+        key = _TOKENIZER_KEYS.get(tokenizer)
+        if key is None:
+            digest = hashlib.sha1(type(tokenizer).__name__.encode())
+            digest.update(repr(sorted(tokenizer.get_vocab().items())).encode())
+            digest.update(repr(tokenizer.init_kwargs.get("do_lower_case")).encode())
+            digest.update(repr(tokenizer.init_kwargs.get("strip_accents")).encode())
+            key = _TOKENIZER_KEYS[tokenizer] = digest.hexdigest()
+        return key
 
 
 class TokenTable:
@@ -156,23 +162,24 @@ class TokenTable:
 
     def ensure(self, start: int, stop: int) -> None:
         """Tokenise the global sentences [start, stop) not seen yet, in one batch call."""
-        todo = [g for g in range(start, stop) if self.lengths[g] < 0]
-        if not todo:
-            return
-        encoded = self.tokenizer(
-            [self.sentences[g] for g in todo],
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
-        for g, ids, offsets in zip(todo, encoded["input_ids"], encoded["offset_mapping"]):
-            self.ids[g] = np.asarray(ids, dtype=np.int32)
-            self.offsets[g] = np.asarray(offsets, dtype=np.int32).reshape(-1, 2)
-            self.lengths[g] = len(ids)
-        self.missing -= len(todo)
-        if self.missing == 0:
-            self._save()
+        with _LOCK:  # another session may fill the same sentences; `missing` must count each once
+            todo = [g for g in range(start, stop) if self.lengths[g] < 0]
+            if not todo:
+                return
+            encoded = self.tokenizer(
+                [self.sentences[g] for g in todo],
+                add_special_tokens=False,
+                return_offsets_mapping=True,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )
+            for g, ids, offsets in zip(todo, encoded["input_ids"], encoded["offset_mapping"]):
+                self.ids[g] = np.asarray(ids, dtype=np.int32)
+                self.offsets[g] = np.asarray(offsets, dtype=np.int32).reshape(-1, 2)
+                self.lengths[g] = len(ids)  # set last: readers check lengths before ids and offsets
+            self.missing -= len(todo)
+            if self.missing == 0:
+                self._save()
 
     def ensure_all(self) -> None:
         self.ensure(0, len(self.sentences))
@@ -221,15 +228,16 @@ _MAX_TABLES = 4  # a few corpora (default, split halves, an upload) per process
 
 
 def token_table(corpus: Corpus, tokenizer) -> TokenTable:
-    key = (corpus.fingerprint, tokenizer_key(tokenizer))
-    table = _TABLES.get(key)
-    if table is None:
-        table = TokenTable(corpus, tokenizer)
-        _TABLES[key] = table
-        while len(_TABLES) > _MAX_TABLES:
-            _TABLES.popitem(last=False)
-    _TABLES.move_to_end(key)
-    return table
+    with _LOCK:  # two sessions opening one corpus get one table
+        key = (corpus.fingerprint, tokenizer_key(tokenizer))
+        table = _TABLES.get(key)
+        if table is None:
+            table = TokenTable(corpus, tokenizer)
+            _TABLES[key] = table
+            while len(_TABLES) > _MAX_TABLES:
+                _TABLES.popitem(last=False)
+        _TABLES.move_to_end(key)
+        return table
 
 
 # --- segments: runs of whole sentences of one document -------------------------------------------
@@ -349,22 +357,37 @@ class PairSampler:
 
     def _draw_from_pool(self, label: int) -> Pair:
         pool = self._pools[label]
-        tries = 0
+        # A one-sentence chunk gives no SOP pair and BERT's recipe may never give an IsNext one, so a
+        # walk can go on forever without the label asked for: give up after BARREN_PASSES full passes
+        # (plus the documents already being walked) without one.
+        give_up = BARREN_PASSES * len(self.corpus.documents) + ACTIVE_DOCUMENTS
+        barren = 0  # document walks ended since the last pair of this label
         while len(pool) < POOL_SIZE:
             pair = next(self._stream)
-            tries += 1
+            if pair is None:
+                barren += 1
+                if barren > give_up:
+                    if not pool:
+                        raise SamplingError(self._cannot_make(label))
+                    break  # a rare label: draw from the pairs there are
+                continue
+            if pair.label == label:
+                barren = 0
             other = self._pools[pair.label]
             if len(other) < POOL_CAP:
                 other.append(pair)
             else:  # keep the pool bounded when one label is rarely asked for
                 other[self.rng.randrange(len(other))] = pair
-            if tries > MAX_CANDIDATES and not pool:
-                raise SamplingError(self._cannot_make(label))
         index = self.rng.randrange(len(pool))
         pool[index], pool[-1] = pool[-1], pool[index]
         return pool.pop()
 
     def _cannot_make(self, label: int) -> str:
+        if self.mode == "sop":
+            return (
+                f"This corpus and max length {self.max_length} give no sentence-order pairs (no chunk holds two "
+                "sentences): raise the max length or use longer documents."
+            )
         if label == IS_NEXT:
             return (
                 f"With max length {self.max_length} almost every sentence fills a chunk on its own, so BERT's "
@@ -373,7 +396,10 @@ class PairSampler:
         return "This corpus and recipe cannot make NotNext pairs."
 
     def _chunk_stream(self):
-        """Walk documents in shuffled order, ACTIVE_DOCUMENTS at a time, yielding pairs as they come."""
+        """Walk documents in shuffled order, ACTIVE_DOCUMENTS at a time, yielding pairs as they come.
+
+        Yields None each time a document's walk ends, so that the caller can count walks that gave nothing.
+        """
         order: list[int] = []
         walkers = []
         while True:
@@ -387,8 +413,7 @@ class PairSampler:
             if pair is None:
                 walkers[index] = walkers[-1]
                 walkers.pop()
-            else:
-                yield pair
+            yield pair
 
     def _draw_target(self) -> tuple[int, bool]:
         if self.rng.random() < self.short_seq_prob:

@@ -45,3 +45,23 @@ def tiny(tiny_bert_dir):
     from explorer.models import load_model
 
     return load_model(str(tiny_bert_dir), "cpu")
+
+
+@pytest.fixture
+def app_script():
+    """What app_page runs: the whole app. A test module overrides this fixture to run one page function."""
+    return ROOT / "app.py"
+
+
+@pytest.fixture
+def app_page(app_script):
+    """The app (or app_script's page) run headlessly once, without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    if callable(app_script):
+        at = AppTest.from_function(app_script, default_timeout=120)
+    else:
+        at = AppTest.from_file(str(app_script), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at

@@ -1,6 +1,7 @@
 """PairSampler: BERT's recipe, label shares, invariants, determinism, SOP and hard negatives."""
 
 import math
+import threading
 
 import pytest
 from transformers import BertTokenizerFast
@@ -8,7 +9,7 @@ from transformers import BertTokenizerFast
 from explorer.corpus import Corpus, load_default_corpus
 from explorer.labels import IS_NEXT, NOT_NEXT
 from explorer.models import bundled_encoder_dir
-from explorer.sampling import PairSampler, SamplingError
+from explorer.sampling import PairSampler, SamplingError, token_table
 
 N = 10_000
 
@@ -163,6 +164,47 @@ def test_tiny_max_length_cannot_make_is_next_and_says_so(tokenizer):
     sampler = PairSampler(small_corpus(), tokenizer, max_length=5, not_next_share=0.0, seed=0)
     with pytest.raises(SamplingError, match="max length"):
         sampler.sample()
+
+
+@pytest.mark.timeout(20)
+def test_sop_without_two_sentence_chunks_is_a_clear_error_not_a_hang(tokenizer):
+    # Every sentence fills a chunk of max length 8 on its own, and a one-sentence chunk has no order.
+    sampler = PairSampler(small_corpus(4, 3), tokenizer, mode="sop", max_length=8, seed=0)
+    for _ in range(2):  # and again on the next click, not a dead generator
+        with pytest.raises(SamplingError, match="no sentence-order pairs"):
+            sampler.sample()
+
+
+def test_concurrent_sessions_build_one_complete_table(tokenizer):
+    corpus = small_corpus(40, 25)  # a corpus no other test tokenised
+    tables, errors = [], []
+    start = threading.Barrier(8)
+
+    def session(i):
+        try:
+            start.wait()
+            table = token_table(corpus, tokenizer)
+            if i % 2:
+                table.ensure_all()
+            else:  # others walk it the way sampling does, a document at a time
+                PairSampler(corpus, tokenizer, max_length=32, seed=i).sample_many(50)
+                table.ensure_all()
+            tables.append(table)
+        except Exception as err:  # noqa: BLE001 - reported below, from the test's thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len({id(t) for t in tables}) == 1
+    table = tables[0]
+    assert table.missing == 0
+    expected = tokenizer(table.sentences, add_special_tokens=False)["input_ids"]
+    assert [t.tolist() for t in table.ids] == expected
+    assert table.lengths == [len(ids) for ids in expected]
 
 
 def test_bad_arguments(tokenizer):

@@ -1,7 +1,10 @@
 """The "Sample pairs" view driven headlessly with AppTest: sample, guess, reveal, score, bad corpora."""
 
+import re
+
 import pytest
-from streamlit.testing.v1 import AppTest
+
+from explorer.corpus import load_corpus
 
 
 def sampling_page():
@@ -12,19 +15,26 @@ def sampling_page():
 
 
 @pytest.fixture
-def page():
-    at = AppTest.from_function(sampling_page, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def app_script():
+    return sampling_page  # app_page (conftest) runs this tab alone
+
+
+@pytest.fixture
+def page(app_page):
+    return app_page
 
 
 def _metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
+def _plain(markdown: str) -> str:
+    """The text an escaped Markdown string shows (escape_markdown backslash-escapes punctuation)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def test_sample_guess_reveal_and_score(page):
-    assert not page.metric or _metric(page, "Rounds") == "0"
+    assert _metric(page, "Rounds") == "0"
     page.button(key="sample_button").click().run()
     assert not page.exception
     shown = [c.value for c in page.code]
@@ -97,7 +107,64 @@ def test_bad_corpus_shows_an_error_and_keeps_the_previous_one(page, data, messag
     assert not page.exception and not page.error
     page.file_uploader(key="sample_upload").upload("bad.txt", data, "text/plain").run()
     assert not page.exception
-    assert any(message in e.value and "Still using good.txt" in e.value for e in page.error)
+    shown = [_plain(e.value) for e in page.error]
+    assert any(message in e and "Still using good.txt" in e for e in shown), shown
     page.button(key="sample_button").click().run()
     assert not page.exception
     assert all(c.value in GOOD.decode() for c in page.code[:2])
+
+
+def test_a_corpus_switch_drops_the_pair_of_the_old_corpus(page):
+    page.button(key="sample_button").click().run()
+    page.button(key="sample_perturb_swap").click().run()
+    assert page.session_state["sample_current"]["doc_a"] is not None
+    page.radio(key="sample_corpus_choice").set_value("wiki").run()
+    assert not page.exception
+    assert page.session_state["sample_current"] is None and page.session_state["sample_perturbation"] is None
+    assert not page.code  # no pair (and no perturbation of it) on screen
+    page.button(key="sample_button").click().run()
+    assert page.session_state["sample_corpus_fingerprint"] == load_corpus("wiki").fingerprint
+
+
+def test_a_new_upload_drops_the_pair_and_a_cleared_upload_is_no_longer_used(page):
+    page.radio(key="sample_corpus_choice").set_value("Upload a .txt file").run()
+    page.button(key="sample_button").click().run()  # a pair of the built-in corpus
+    page.file_uploader(key="sample_upload").upload("good.txt", GOOD, "text/plain").run()
+    assert page.session_state["sample_current"] is None
+    page.button(key="sample_button").click().run()
+    assert all(c.value in GOOD.decode() for c in page.code[:2])
+    page.file_uploader(key="sample_upload").clear().run()
+    assert not page.exception
+    assert page.session_state["sample_uploaded"] is None and page.session_state["sample_current"] is None
+    page.button(key="sample_button").click().run()
+    assert page.code and not any(c.value in GOOD.decode() for c in page.code[:2])
+
+
+def test_markdown_in_a_file_name_is_shown_as_written(page):
+    name = "**bold** [link](http://x).txt"
+    page.radio(key="sample_corpus_choice").set_value("Upload a .txt file").run()
+    page.file_uploader(key="sample_upload").upload(name, GOOD, "text/plain").run()
+    described = next(c.value for c in page.caption if "documents" in _plain(c.value))
+    assert _plain(described).startswith(name) and "\\*\\*bold\\*\\*" in described
+    page.file_uploader(key="sample_upload").upload("bad.txt", b"", "text/plain").run()
+    assert any(f"Still using {name}." in _plain(e.value) and "\\[link\\]" in e.value for e in page.error)
+
+
+def tight_sampling_page():
+    from explorer.ui.resources import cached_model
+    from explorer.ui.sampling_view import render
+
+    render(lambda: cached_model("bundled:minilm-untrained", "cpu"), 8)  # no two sentences fit one chunk
+
+
+@pytest.mark.parametrize("app_script", [tight_sampling_page])
+@pytest.mark.timeout(60)  # it used to hang
+def test_a_corpus_without_sentence_order_pairs_is_a_message_not_a_hang(page):
+    text = "\n\n".join(f"Document {d} starts here today.\nIt goes on a bit.\nIt ends now." for d in range(4))
+    page.radio(key="sample_corpus_choice").set_value("Upload a .txt file").run()
+    page.file_uploader(key="sample_upload").upload("short.txt", text.encode(), "text/plain").run()
+    page.radio(key="sample_mode").set_value("sop").run()
+    page.button(key="sample_button").click().run()
+    assert not page.exception
+    assert any("no sentence-order pairs" in _plain(e.value) for e in page.error)
+    assert page.session_state["sample_current"] is None

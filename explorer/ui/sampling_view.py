@@ -17,6 +17,7 @@ from explorer.labels import CHANCE_LOSS, IS_NEXT, LABEL_NAMES, binary_entropy
 from explorer.nsp import score_pair
 from explorer.perturb import PERTURBATIONS, effect
 from explorer.sampling import MODE_DESCRIPTIONS, MODES, SOP_RATIONALE, PairSampler, SamplingError
+from explorer.ui.safe import escape_markdown
 
 UPLOAD_CHOICE = "Upload a .txt file"
 CORPUS_LABELS = {
@@ -34,13 +35,24 @@ def _state():
     ss.setdefault("sample_uploaded", None)  # the last upload that worked: a Corpus
     ss.setdefault("sample_upload_seen", None)  # file id of the last upload parsed, to parse each file once
     ss.setdefault("sample_perturbation", None)
+    ss.setdefault("sample_corpus_fingerprint", None)  # the corpus the pair on screen came from
     return ss
 
 
 # --- corpus ------------------------------------------------------------------------------------
 
 
-def _corpus() -> Corpus | None:
+def _corpus() -> Corpus:
+    """The corpus chosen; a different one than last run drops the pair on screen (its doc_a indexes the old one)."""
+    corpus = _chosen_corpus()
+    ss = st.session_state
+    if corpus.fingerprint != ss["sample_corpus_fingerprint"]:
+        ss["sample_corpus_fingerprint"] = corpus.fingerprint
+        _new_current(None)
+    return corpus
+
+
+def _chosen_corpus() -> Corpus:
     ss = _state()
     options = [*CORPORA, UPLOAD_CHOICE]
     choice = st.radio(
@@ -55,11 +67,12 @@ def _corpus() -> Corpus | None:
         "or ordinary paragraphs (documents separated by two blank lines).",
         type=["txt"], key="sample_upload",
     )
-    if upload is not None and upload.file_id != ss["sample_upload_seen"]:
+    if upload is None:  # cleared (or never given): the uploader is empty, so is the uploaded corpus
+        ss["sample_uploaded"] = ss["sample_upload_seen"] = ss["sample_upload_error"] = None
+    elif upload.file_id != ss["sample_upload_seen"]:
         ss["sample_upload_seen"] = upload.file_id
         try:
             ss["sample_uploaded"] = corpus_from_bytes(upload.getvalue(), upload.name)
-            ss["sample_current"] = None
         except CorpusError as err:
             ss["sample_upload_error"] = str(err)
         else:
@@ -67,7 +80,8 @@ def _corpus() -> Corpus | None:
     if ss.get("sample_upload_error"):
         kept = ss["sample_uploaded"]
         keep_note = f" Still using {kept.name}." if kept else " Still using the built-in corpus."
-        st.error(f"This file cannot be used: {ss['sample_upload_error']}{keep_note}")
+        # The file name is the user's: escaped, so Markdown in it shows as written.
+        st.error(escape_markdown(f"This file cannot be used: {ss['sample_upload_error']}{keep_note}"))
     return ss["sample_uploaded"] or load_corpus(DEFAULT_CORPUS)
 
 
@@ -118,7 +132,7 @@ def _current_from_pair(pair, corpus: Corpus) -> dict:
     }
 
 
-def _new_current(current: dict) -> None:
+def _new_current(current: dict | None) -> None:
     ss = st.session_state
     ss["sample_current"] = current
     ss["sample_guess"] = None
@@ -160,7 +174,8 @@ def _pair_panel(get_model, corpus: Corpus, max_length: int) -> None:
     with right:
         _show_text("Sentence B", current["b"])
     if current.get("tokens"):
-        st.caption(f"{current['tokens'][0]} + {current['tokens'][1]} WordPiece tokens · {current['source']}")
+        source = escape_markdown(current["source"])  # document titles come from the corpus file
+        st.caption(f"{current['tokens'][0]} + {current['tokens'][1]} WordPiece tokens · {source}")
     loaded = get_model()
     try:
         result = score_pair(loaded, current["a"], current["b"], label=current["label"], max_length=max_length)
@@ -269,7 +284,7 @@ def render(get_model, max_length: int) -> None:
         "different document (NotNext). Label 0 = IsNext, 1 = NotNext."
     )
     corpus = _corpus()
-    st.caption(corpus.describe())
+    st.caption(escape_markdown(corpus.describe()))  # it starts with the (uploaded) file name
     mode, q, hard, seed = _recipe()
     tokenizer = get_model().tokenizer
     if st.button("Sample a pair", key="sample_button", type="primary"):
@@ -277,7 +292,7 @@ def render(get_model, max_length: int) -> None:
             with st.spinner("Tokenising the documents the sampler walks (once per corpus)…"):
                 pair = _sampler(corpus, tokenizer, mode, q, hard, seed, max_length).sample()
         except SamplingError as err:
-            st.error(str(err))
+            st.error(escape_markdown(err))  # the message may name the corpus
         else:
             _new_current(_current_from_pair(pair, corpus))
     _classroom_examples()
