@@ -1,19 +1,11 @@
 """The Explorer page driven headlessly with Streamlit's AppTest."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
-from conftest import ROOT
-
-APP = str(ROOT / "app.py")
 
 
 @pytest.fixture
-def app():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def app(app_page):
+    return app_page  # the whole app, run once (tests/conftest.py)
 
 
 def _metric(at, label):
