@@ -22,7 +22,7 @@ from explorer.training import MODES, PRESETS, TrainConfig, TrainConfigError, che
 from explorer.training_plots import accuracy_figure, loss_figure
 from explorer.training_runs import RunRefused, get_manager
 
-REFRESH_S = 1.0
+REFRESH_S = 2.0
 WHAT_LABELS = {
     "head": "only the NSP head (W_NSP)",
     "pooler": "pooler + NSP head",
