@@ -103,8 +103,10 @@ def launch_chromium(playwright):
 
 
 # Runs in the page before Streamlit's own code. Streamlit writes its run state into
-# stApp[data-test-script-state]; counting entries into "running" tells a finished rerun apart
-# from "the rerun has not started yet", which a plain check of "notRunning" cannot.
+# stApp[data-test-script-state]; counting the runs that finished tells a finished rerun apart
+# from "the rerun has not started yet", which a plain check of "notRunning" cannot. A run is
+# counted from each record's old value: React may set "running" and "notRunning" in one task,
+# and by the time the observer sees the two records the attribute already reads "notRunning".
 # The metric's text changes are timestamped too, so latency is measured on the browser's clock
 # from the Ctrl+Enter keydown to the moment the new number is in the DOM.
 _PROBE_JS = """
@@ -121,15 +123,14 @@ _PROBE_JS = """
   new MutationObserver(records => {
     const now = performance.now();
     for (const r of records) {
-      if (r.attributeName !== 'data-test-script-state') continue;
-      const state = r.target.getAttribute('data-test-script-state');
-      if (state === 'running') probe.runs += 1;
-      if (state === 'notRunning') probe.finishedAt = now;
+      if (r.attributeName !== 'data-test-script-state' || r.oldValue !== 'running') continue;
+      probe.runs += 1;
+      probe.finishedAt = now;
     }
     const text = metricText();
     if (text !== probe.metric) { probe.metric = text; probe.metricAt = now; }
   }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
-                        attributeFilter: ['data-test-script-state']});
+                        attributeOldValue: true, attributeFilter: ['data-test-script-state']});
   document.addEventListener('keydown', e => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) probe.committedAt = performance.now();
   }, true);
@@ -147,7 +148,22 @@ def open_explorer(page, url: str, timeout_ms: float = 60_000) -> None:
     """Load the app and wait until its first run has drawn the p(IsNext) metric."""
     page.add_init_script(_PROBE_JS)
     page.goto(url)
-    page.wait_for_function(_IDLE_JS, arg=0, timeout=timeout_ms, polling="raf")
+    wait_idle(page, 0, timeout_ms)
+
+
+def wait_idle(page, runs: int, timeout_ms: float) -> None:
+    """Wait until more than `runs` script runs have finished and none is running."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(_IDLE_JS, arg=runs, timeout=timeout_ms, polling="raf")
+    except PlaywrightTimeout as e:
+        state = page.evaluate("""() => ({
+            runs: window.__nsp?.runs, metric: window.__nsp?.metric,
+            state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state'),
+            exceptions: document.querySelectorAll('[data-testid="stException"]').length})""")
+        raise TimeoutError(f"no finished rerun after {timeout_ms / 1000:.0f} s (runs before: {runs}, "
+                           f"page now: {state})") from e
 
 
 def metric_value(page) -> str:
@@ -164,7 +180,7 @@ def commit_text(page, label: str, text: str, timeout_ms: float = 30_000) -> dict
     box = page.get_by_label(label, exact=True)
     box.fill(text)
     box.press("Control+Enter")
-    page.wait_for_function(_IDLE_JS, arg=runs, timeout=timeout_ms, polling="raf")
+    wait_idle(page, runs, timeout_ms)
     t = page.evaluate("(({metric, metricAt, committedAt, finishedAt}) => ({metric, metricAt, committedAt, finishedAt}))(window.__nsp)")
     changed = t["metricAt"] > t["committedAt"]
     return {
