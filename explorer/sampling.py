@@ -14,6 +14,9 @@ Modes
   label 0 keeps the order, label 1 (with probability not_next_share) swaps them.
 - hard_negatives: a NotNext B comes from A's own document, with at least one sentence between them
   (True: every NotNext pair; a number q in (0, 1): that share of them, the rest from other documents).
+- same_source_negatives: in a mixture of corpora ("sotu+wiki"), a NotNext B comes from another
+  document of A's own source. With BERT's uniform draw most NotNext pairs of a mixture cross sources,
+  and a model learns to spot the change of style instead of the change of topic.
 
 Where this differs from BERT, on purpose:
 - BERT draws the target length once per document pass; here it is drawn per chunk, so every pair
@@ -293,6 +296,23 @@ def _segment_text(table: TokenTable, seg: _Segment) -> str:
 # --- the sampler ---------------------------------------------------------------------------------
 
 
+def _other_documents(corpus: Corpus, same_source: bool) -> list[tuple[list[int], int]] | None:
+    """Per document, (the documents of its source, its place among them); None: draw from all.
+
+    A source with a single document draws from all documents, as there is no other of its own.
+    """
+    if not same_source or len(set(corpus.sources)) < 2:
+        return None
+    groups: dict[str, list[int]] = {}
+    places = []
+    for doc in range(len(corpus.documents)):
+        group = groups.setdefault(corpus.source(doc), [])
+        places.append((group, len(group)))
+        group.append(doc)
+    everything = list(range(len(corpus.documents)))
+    return [(group, place) if len(group) >= 2 else (everything, doc) for doc, (group, place) in enumerate(places)]
+
+
 class PairSampler:
     """Seeded, deterministic NSP (or SOP) pairs from a corpus, tokenised with the model's tokenizer."""
 
@@ -306,6 +326,7 @@ class PairSampler:
         hard_negatives: bool | float = False,
         short_seq_prob: float = SHORT_SEQ_PROB,
         seed: int = 0,
+        same_source_negatives: bool = False,
     ):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
@@ -335,6 +356,8 @@ class PairSampler:
         self.not_next_share = float(not_next_share)
         self.hard_negatives = float(hard_negatives) if mode != "sop" else 0.0  # share of NotNext B from A's doc
         self.short_seq_prob = float(short_seq_prob)
+        self.same_source_negatives = bool(same_source_negatives)
+        self._other_docs = _other_documents(corpus, self.same_source_negatives)
         self.seed = seed
         self.rng = random.Random(seed)
         self.table = token_table(corpus, tokenizer)
@@ -464,12 +487,17 @@ class PairSampler:
             b = self._hard_b(a, target_b, a_lengths)
             if b is not None or self.hard_negatives >= 1.0:
                 return b  # in a mix, a chunk with no room for a hard B takes one from another document
-        n_docs = len(self.corpus.documents)
-        doc = self.rng.randrange(n_docs - 1)
-        doc += doc >= a.doc  # uniform over the other documents: never A's own
+        doc = self._other_document(a.doc)
         n_sentences = len(self.corpus.documents[doc])
         start = self.rng.randint(0, n_sentences - 1)
         return self._fill(doc, start, n_sentences, target_b)
+
+    def _other_document(self, doc: int) -> int:
+        """A document for a NotNext B: uniform over A's candidates, never A's own."""
+        group, position = self._other_docs[doc] if self._other_docs else (None, doc)
+        k = self.rng.randrange((len(group) if group else len(self.corpus.documents)) - 1)
+        k += k >= position
+        return group[k] if group else k
 
     def _hard_b(self, a: _Segment, target_b: int, lengths: list[int]) -> _Segment | None:
         # Leave at least one sentence between A and B on either side, so B never continues A
@@ -549,8 +577,7 @@ class PairSampler:
             far = [j for j in range(n_sentences) if abs(j - i) >= 2]
             b_doc, j = doc, far[self.rng.randrange(len(far))]
         else:
-            b_doc = self.rng.randrange(len(self.corpus.documents) - 1)
-            b_doc += b_doc >= doc
+            b_doc = self._other_document(doc)
             j = self.rng.randrange(len(self.corpus.documents[b_doc]))
         b = _Segment(b_doc, j, j + 1, self.table.length(b_doc, j))
         return self._finish(a, b, label, False)

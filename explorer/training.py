@@ -81,6 +81,7 @@ class TrainConfig:
     corpus: str = "default"
     max_seconds: float | None = None  # stop (as finished) after this much training time
     hard_negatives: bool | float = False  # share of NotNext B taken from A's own document (True = all)
+    same_source_negatives: bool = False  # in a corpus mixture, NotNext B from another document of A's source
     short_seq_prob: float = 0.1
 
     @property
@@ -293,6 +294,7 @@ def make_sampler(corpus, tokenizer, config: TrainConfig, seed: int):
     return PairSampler(
         corpus, tokenizer, mode=config.mode, max_length=config.max_length, not_next_share=config.not_next_share,
         hard_negatives=config.hard_negatives, short_seq_prob=config.short_seq_prob, seed=seed,
+        same_source_negatives=config.same_source_negatives,
     )
 
 

@@ -52,3 +52,15 @@ def test_bad_corpus_and_arguments_are_clear_errors(tmp_path):
     assert proc.returncode == 2 and "Cannot read" in proc.stderr
     proc = _cli("--not-next-share", "2")
     assert proc.returncode == 2 and "between 0 and 1" in proc.stderr
+
+
+def test_sample_from_a_named_corpus_equals_the_library():
+    from explorer.corpus import load_corpus
+    from explorer.models import bundled_encoder_dir
+    from explorer.sampling import PairSampler
+    from transformers import BertTokenizerFast
+
+    rows = _rows(_cli("--corpus", "news", "--n", "30", "--seed", "13", "--json"))
+    tokenizer = BertTokenizerFast.from_pretrained(bundled_encoder_dir())
+    pairs = PairSampler(load_corpus("news"), tokenizer, seed=13).sample_many(30)
+    assert [(r["a"], r["b"], r["label"]) for r in rows] == [(p.a, p.b, p.label) for p in pairs]

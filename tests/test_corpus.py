@@ -118,7 +118,7 @@ def test_split_keeps_two_documents_per_side():
         split_by_document(Corpus("three", corpus.documents[:3]), 0.5)
 
 
-@pytest.mark.parametrize("name,min_docs", [("wiki", 5000), ("kjv", 1000)])
+@pytest.mark.parametrize("name,min_docs", [("wiki", 5000), ("kjv", 1000), ("news", 290)])
 def test_more_packaged_corpora_load_offline(name, min_docs):
     corpus = corpus_module.load_corpus(name)
     assert len(corpus.documents) >= min_docs
@@ -130,3 +130,16 @@ def test_combined_corpus_keeps_every_document():
     sotu, kjv = corpus_module.load_corpus("sotu"), corpus_module.load_corpus("kjv")
     assert both.documents == sotu.documents + kjv.documents
     assert both.title(len(sotu.documents)) == "Genesis 1"
+
+
+def test_combined_corpus_and_its_splits_remember_each_documents_source():
+    both = corpus_module.load_corpus("sotu+kjv")
+    n_sotu = len(corpus_module.load_corpus("sotu").documents)
+    assert both.source(0) == "sotu" and both.source(n_sotu) == "kjv"
+    assert corpus_module.load_corpus("kjv").source(0) == "kjv"  # a single corpus is its own source
+    train, heldout = split_by_document(both, 0.1, seed=0)
+    for part in (train, heldout):
+        assert {part.source(i) for i in range(len(part.documents))} == {"sotu", "kjv"}
+        for i in range(0, len(part.documents), 97):
+            source = corpus_module.load_corpus(part.source(i))
+            assert part.documents[i] in source.documents

@@ -227,3 +227,41 @@ def test_a_share_of_hard_negatives_mixes_same_and_other_documents():
     for p in not_next:
         if p.doc_a == p.doc_b:  # never adjacent: at least one sentence between A and B
             assert p.b_span[0] >= p.a_span[1] + 1 or p.b_span[1] <= p.a_span[0] - 1
+
+
+def _mixture() -> Corpus:
+    """Two sources: 'big' with 8 documents, 'small' with 2 (a uniform draw mostly crosses into 'big')."""
+    from explorer.corpus import combine
+
+    big, small = small_corpus(8, 6), small_corpus(2, 6)
+    return combine([Corpus("big", big.documents), Corpus("small", small.documents)])
+
+
+@pytest.mark.parametrize("mode", ["bert", "sentences"])
+def test_same_source_negatives_stay_inside_a_sources(tokenizer, mode):
+    corpus = _mixture()
+    assert corpus.sources == ["big"] * 8 + ["small"] * 2
+    pairs = PairSampler(corpus, tokenizer, mode=mode, max_length=32, seed=5,
+                        same_source_negatives=True).sample_many(1500)
+    not_next = [p for p in pairs if p.label == NOT_NEXT]
+    assert all(p.doc_a != p.doc_b and corpus.source(p.doc_a) == corpus.source(p.doc_b) for p in not_next)
+    # both documents of the small source still get their NotNext pairs, each with B from the other
+    assert {p.doc_b for p in not_next if corpus.source(p.doc_a) == "small"} == {8, 9}
+    uniform = PairSampler(corpus, tokenizer, mode=mode, max_length=32, seed=5).sample_many(1500)
+    crossing = sum(corpus.source(p.doc_a) != corpus.source(p.doc_b) for p in uniform if p.label == NOT_NEXT)
+    assert crossing > 0.1 * len(not_next)  # without the option, a mixture's NotNext pairs do cross sources
+
+
+def test_a_source_with_one_document_draws_from_the_others(tokenizer):
+    from explorer.corpus import combine
+
+    corpus = combine([Corpus("many", small_corpus(4, 6).documents), Corpus("one", small_corpus(1, 6).documents)])
+    pairs = PairSampler(corpus, tokenizer, max_length=32, seed=2, same_source_negatives=True).sample_many(800)
+    lone = [p for p in pairs if p.label == NOT_NEXT and p.doc_a == 4]
+    assert lone and all(p.doc_b != 4 for p in lone)
+
+
+def test_same_source_negatives_without_a_mixture_change_nothing(sotu, tokenizer):
+    plain = PairSampler(sotu, tokenizer, seed=9).sample_many(300)
+    same = PairSampler(sotu, tokenizer, seed=9, same_source_negatives=True).sample_many(300)
+    assert [(p.a, p.b, p.label) for p in plain] == [(p.a, p.b, p.label) for p in same]

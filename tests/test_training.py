@@ -298,3 +298,20 @@ def test_frozen_word_embeddings_stay_fixed(tiny_bert_dir):
     assert id(model.bert.embeddings.word_embeddings.weight) not in trained
     assert id(model.bert.embeddings.position_embeddings.weight) in trained
     assert not model.bert.embeddings.word_embeddings.weight.requires_grad
+
+
+def test_the_train_command_passes_same_source_negatives_to_the_sampler():
+    import argparse
+
+    from explorer.commands import train as train_command
+    from explorer.corpus import combine
+    from explorer.training import make_sampler
+
+    parser = argparse.ArgumentParser()
+    train_command.add_arguments(parser)
+    config = train_command.config_from_args(parser.parse_args(["--corpus", "sotu+wiki", "--same-source-negatives"]))
+    assert config.same_source_negatives and not train_command.config_from_args(parser.parse_args([])).same_source_negatives
+    mixture = combine([Corpus("x", topic_corpus(6).documents), Corpus("y", topic_corpus(6, seed=1).documents)])
+    sampler = make_sampler(mixture, load_model("bundled:minilm-untrained", "cpu").tokenizer, config, seed=0)
+    pairs = [p for p in sampler.sample_many(200) if p.label == 1]
+    assert pairs and all(mixture.source(p.doc_a) == mixture.source(p.doc_b) for p in pairs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from explorer.cli import CommandError
-from explorer.corpus import CorpusError, corpus_from_path, load_default_corpus
+from explorer.corpus import CORPORA, CorpusError, corpus_from_path, load_corpus, load_default_corpus
 from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
 from explorer.labels import LABEL_NAMES
 from explorer.sampling import MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
@@ -16,7 +16,8 @@ HELP = "Sample IsNext/NotNext sentence pairs from a corpus, as BERT's pretrainin
 def add_arguments(parser) -> None:
     parser.add_argument("--n", type=int, default=10, help="number of pairs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--corpus", help="plain-text file (BERT format or paragraphs); default: State of the Union")
+    parser.add_argument("--corpus", help=f"a corpus name ({', '.join(CORPORA)}, or several joined with +) or a plain-text "
+                        "file (BERT format or paragraphs); default: State of the Union")
     parser.add_argument("--mode", choices=MODES, default="bert")
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="max sequence length in tokens")
     parser.add_argument("--not-next-share", type=float, default=0.5, help="share of NotNext (or swapped) pairs")
@@ -34,6 +35,14 @@ def _tokenizer():
     return BertTokenizerFast.from_pretrained(bundled_encoder_dir())
 
 
+def _corpus(choice: str | None):
+    if not choice:
+        return load_default_corpus()
+    if all(part in CORPORA for part in choice.split("+")):
+        return load_corpus(choice)
+    return corpus_from_path(choice)
+
+
 def _check(args) -> None:
     if args.n < 0:
         raise CommandError("--n must be 0 or more")
@@ -48,7 +57,7 @@ def _check(args) -> None:
 def run(args) -> int:
     _check(args)
     try:
-        corpus = corpus_from_path(args.corpus) if args.corpus else load_default_corpus()
+        corpus = _corpus(args.corpus)
         sampler = PairSampler(
             corpus,
             _tokenizer(),

@@ -54,6 +54,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--not-next-share", type=float)
     parser.add_argument("--hard-negatives", type=float, metavar="SHARE",
                         help="share of NotNext pairs whose B comes from A's own document (not adjacent)")
+    parser.add_argument("--same-source-negatives", action="store_true",
+                        help="in a corpus mixture (e.g. sotu+wiki), NotNext B from another document of A's own source")
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-pairs", type=int)
     parser.add_argument("--bf16", choices=list(BF16_CHOICES))
@@ -72,6 +74,8 @@ def config_from_args(args):
         overrides["freeze_word_embeddings"] = True
     if args.mlm:
         overrides["mlm_too"] = True
+    if args.same_source_negatives:
+        overrides["same_source_negatives"] = True
     config = preset(args.preset, **overrides)
     if args.no_time_limit:
         config = replace(config, max_seconds=None)

@@ -24,6 +24,7 @@ CORPUS_LABELS = {
     "sotu": "State of the Union addresses",
     "wiki": "Wikipedia article leads",
     "kjv": "King James Bible",
+    "news": "ABC news articles",
 }
 
 
