@@ -53,3 +53,14 @@ def test_model_card_summary_is_honest():
     summary = model_card_summary()
     assert "fine-tuned for Next Sentence Prediction by NSP Explorer" in summary
     assert "not Google's BERT" in summary
+
+
+def test_unseen_news_articles_are_mostly_right(shipped):
+    """Out of domain: ABC news articles, a source the model never trained on, pairs by BERT's recipe."""
+    from explorer.corpus import load_corpus
+    from explorer.sampling import PairSampler
+
+    pairs = PairSampler(load_corpus("news"), shipped.tokenizer, seed=13).sample_many(300)
+    logits = score_pairs(shipped, [(p.a, p.b) for p in pairs])
+    report = report_from_logits(logits, np.array([p.label for p in pairs]))
+    assert report.accuracy >= 0.85, report.to_dict()
