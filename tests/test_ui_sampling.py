@@ -168,3 +168,14 @@ def test_a_corpus_without_sentence_order_pairs_is_a_message_not_a_hang(page):
     assert not page.exception
     assert any("no sentence-order pairs" in _plain(e.value) for e in page.error)
     assert page.session_state["sample_current"] is None
+
+
+@pytest.mark.parametrize("name", ["kjv", "news"])
+def test_every_packaged_corpus_samples_a_pair_in_the_page(page, name):
+    page.radio(key="sample_corpus_choice").set_value(name).run()
+    page.button(key="sample_button").click().run()
+    assert not page.exception and not page.error
+    corpus = load_corpus(name)
+    current = page.session_state["sample_current"]
+    assert page.session_state["sample_corpus_fingerprint"] == corpus.fingerprint
+    assert any(current["a"].split()[0] in sentence for sentence in corpus.documents[current["doc_a"]])
