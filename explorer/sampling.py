@@ -494,10 +494,12 @@ class PairSampler:
 
     def _other_document(self, doc: int) -> int:
         """A document for a NotNext B: uniform over A's candidates, never A's own."""
-        group, position = self._other_docs[doc] if self._other_docs else (None, doc)
-        k = self.rng.randrange((len(group) if group else len(self.corpus.documents)) - 1)
-        k += k >= position
-        return group[k] if group else k
+        if self._other_docs is None:
+            k = self.rng.randrange(len(self.corpus.documents) - 1)
+            return k + (k >= doc)
+        group, place = self._other_docs[doc]
+        k = self.rng.randrange(len(group) - 1)
+        return group[k + (k >= place)]
 
     def _hard_b(self, a: _Segment, target_b: int, lengths: list[int]) -> _Segment | None:
         # Leave at least one sentence between A and B on either side, so B never continues A

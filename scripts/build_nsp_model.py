@@ -128,9 +128,8 @@ def summary(report) -> dict:
 
 def calibrate(loaded, val_pairs, device, results: dict, key: str) -> None:
     """Fit one temperature on the validation pairs and fold it into the NSP head, in place."""
-    logits = logits_of(loaded.model, loaded.tokenizer, val_pairs, device)
-    temperature = fit_temperature(logits, labels_of(val_pairs))
-    labels = labels_of(val_pairs)
+    logits, labels = logits_of(loaded.model, loaded.tokenizer, val_pairs, device), labels_of(val_pairs)
+    temperature = fit_temperature(logits, labels)
     results[key] = {"temperature": temperature,
                     "validation_loss_before_after": [mean_nll(logits, labels, 1.0), mean_nll(logits, labels, temperature)]}
     fold_temperature(loaded.model, temperature)
