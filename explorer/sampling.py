@@ -17,6 +17,9 @@ Modes
 - same_source_negatives: in a mixture of corpora ("sotu+wiki"), a NotNext B comes from another
   document of A's own source. With BERT's uniform draw most NotNext pairs of a mixture cross sources,
   and a model learns to spot the change of style instead of the change of topic.
+- similar_negatives: a share of the NotNext B come from one of the SIMILAR_NEIGHBOURS documents most
+  like A's (TF-IDF cosine over the words, among A's candidates: its source with same_source_negatives).
+  Two articles on one theme are the NotNext pairs a topic detector gets wrong.
 
 Where this differs from BERT, on purpose:
 - BERT draws the target length once per document pass; here it is drawn per chunk, so every pair
@@ -44,12 +47,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from explorer.corpus import CORPORA, Corpus, cache_dir, write_atomically
 from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH, SPECIAL_TOKENS_IN_PAIR
@@ -67,6 +72,8 @@ POOL_SIZE = 128  # pairs of each label waiting to be drawn at random (BERT shuff
 POOL_CAP = 8 * POOL_SIZE
 BARREN_PASSES = 2  # full passes over the corpus without a pair of the label asked for before giving up
 LOOKAHEAD_SENTENCES = 8  # sentences tokenised at once when B starts in a document not walked yet
+SIMILAR_NEIGHBOURS = 10  # similar_negatives: B from one of the 10 documents most like A's
+_WORD = re.compile(r"[^\W\d_]+")
 
 # A ALBERT's reason for SOP, with its own numbers (ALBERT Table 5, see docs/nsp-reference.md).
 SOP_RATIONALE = (
@@ -313,6 +320,76 @@ def _other_documents(corpus: Corpus, same_source: bool) -> list[tuple[list[int],
     return [(group, place) if len(group) >= 2 else (everything, doc) for doc, (group, place) in enumerate(places)]
 
 
+def _tfidf_rows(corpus: Corpus) -> scipy.sparse.csr_matrix:
+    """One L2-normalised row per document: sublinear term frequency times smoothed inverse document frequency."""
+    vocabulary: dict[str, int] = {}
+    indptr, indices, counts = [0], [], []
+    for doc in corpus.documents:
+        words: dict[int, int] = {}
+        for sentence in doc:
+            for word in _WORD.findall(sentence.lower()):
+                column = vocabulary.setdefault(word, len(vocabulary))
+                words[column] = words.get(column, 0) + 1
+        indices.extend(words)
+        counts.extend(words.values())
+        indptr.append(len(indices))
+    n_docs = len(corpus.documents)
+    matrix = scipy.sparse.csr_matrix(
+        (np.asarray(counts, dtype=np.float32), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+        shape=(n_docs, max(len(vocabulary), 1)),
+    )
+    doc_freq = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    idf = np.log((1 + n_docs) / (1 + doc_freq)) + 1.0
+    matrix.data = (1.0 + np.log(matrix.data)) * idf[matrix.indices].astype(np.float32)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return scipy.sparse.csr_matrix(scipy.sparse.diags(1.0 / norms) @ matrix)
+
+
+def similar_documents(corpus: Corpus, candidates: list[list[int]], k: int = SIMILAR_NEIGHBOURS) -> list[list[int]]:
+    """Per document, the (at most) k documents among its candidates most like it, most similar first.
+
+    candidates[doc] lists the documents a NotNext B of doc may come from (doc itself is skipped).
+    Documents sharing one candidate list are compared in blocks, so memory stays at a block of rows.
+    """
+    rows = _tfidf_rows(corpus)
+    result: list[list[int]] = [[] for _ in corpus.documents]
+    groups: dict[int, tuple[list[int], list[int]]] = {}  # id of a candidate list -> (that list, its docs)
+    for doc, cands in enumerate(candidates):
+        groups.setdefault(id(cands), (cands, []))[1].append(doc)
+    for cands, docs in groups.values():
+        pool = np.asarray(cands)
+        pool_rows = rows[pool].T.tocsc()
+        for start in range(0, len(docs), 512):
+            block = docs[start:start + 512]
+            scores = (rows[block] @ pool_rows).toarray()
+            for i, doc in enumerate(block):
+                row = scores[i]
+                row[pool == doc] = -np.inf  # never A's own document
+                n = min(k, int(np.isfinite(row).sum()))
+                top = np.argpartition(-row, n - 1)[:n] if n < len(row) else np.arange(len(row))
+                top = top[np.argsort(-row[top], kind="stable")]
+                result[doc] = [int(pool[j]) for j in top if np.isfinite(row[j])][:n]
+    return result
+
+
+_SIMILAR: OrderedDict[tuple, list[list[int]]] = OrderedDict()  # a few corpora's neighbours per process
+
+
+def _similar_for(corpus: Corpus, other_docs: list[tuple[list[int], int]] | None) -> list[list[int]]:
+    """similar_documents for a sampler's NotNext candidates, computed once per corpus and candidate rule."""
+    key = (corpus.fingerprint, tuple(corpus.sources) if other_docs else None, SIMILAR_NEIGHBOURS)
+    with _LOCK:
+        if key not in _SIMILAR:
+            n_docs = len(corpus.documents)
+            candidates = [group for group, _ in other_docs] if other_docs else [list(range(n_docs))] * n_docs
+            _SIMILAR[key] = similar_documents(corpus, candidates, SIMILAR_NEIGHBOURS)
+            while len(_SIMILAR) > _MAX_TABLES:
+                _SIMILAR.popitem(last=False)
+        _SIMILAR.move_to_end(key)
+        return _SIMILAR[key]
+
+
 class PairSampler:
     """Seeded, deterministic NSP (or SOP) pairs from a corpus, tokenised with the model's tokenizer."""
 
@@ -327,6 +404,7 @@ class PairSampler:
         short_seq_prob: float = SHORT_SEQ_PROB,
         seed: int = 0,
         same_source_negatives: bool = False,
+        similar_negatives: float = 0.0,
     ):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
@@ -346,6 +424,8 @@ class PairSampler:
             raise SamplingError(f"No document of {corpus.name} has two sentences, so no IsNext pair exists.")
         if not 0.0 <= float(hard_negatives) <= 1.0:
             raise ValueError("hard_negatives must be a bool or a share in [0, 1]")
+        if not 0.0 <= float(similar_negatives) <= 1.0:
+            raise ValueError("similar_negatives must be a share in [0, 1]")
         if hard_negatives and mode != "sop" and not any(len(doc) >= 3 for doc in corpus.documents):
             raise SamplingError("Hard negatives need a document with at least three sentences.")
         self.corpus = corpus
@@ -358,6 +438,10 @@ class PairSampler:
         self.short_seq_prob = float(short_seq_prob)
         self.same_source_negatives = bool(same_source_negatives)
         self._other_docs = _other_documents(corpus, self.same_source_negatives)
+        self.similar_negatives = float(similar_negatives) if mode != "sop" else 0.0
+        self._similar = None
+        if self.similar_negatives > 0.0:
+            self._similar = _similar_for(corpus, self._other_docs)
         self.seed = seed
         self.rng = random.Random(seed)
         self.table = token_table(corpus, tokenizer)
@@ -487,10 +571,19 @@ class PairSampler:
             b = self._hard_b(a, target_b, a_lengths)
             if b is not None or self.hard_negatives >= 1.0:
                 return b  # in a mix, a chunk with no room for a hard B takes one from another document
-        doc = self._other_document(a.doc)
+        doc = self._negative_document(a.doc)
         n_sentences = len(self.corpus.documents[doc])
         start = self.rng.randint(0, n_sentences - 1)
         return self._fill(doc, start, n_sentences, target_b)
+
+    def _negative_document(self, doc: int) -> int:
+        """The document of a NotNext B: one of the most similar to A's (a share of similar_negatives), or any."""
+        share = self.similar_negatives
+        if share >= 1.0 or (share > 0.0 and self.rng.random() < share):
+            near = self._similar[doc]
+            if near:  # empty only when no candidate shares a word with A's document
+                return near[self.rng.randrange(len(near))]
+        return self._other_document(doc)
 
     def _other_document(self, doc: int) -> int:
         """A document for a NotNext B: uniform over A's candidates, never A's own."""
@@ -579,7 +672,7 @@ class PairSampler:
             far = [j for j in range(n_sentences) if abs(j - i) >= 2]
             b_doc, j = doc, far[self.rng.randrange(len(far))]
         else:
-            b_doc = self._other_document(doc)
+            b_doc = self._negative_document(doc)
             j = self.rng.randrange(len(self.corpus.documents[b_doc]))
         b = _Segment(b_doc, j, j + 1, self.table.length(b_doc, j))
         return self._finish(a, b, label, False)

@@ -82,6 +82,7 @@ class TrainConfig:
     max_seconds: float | None = None  # stop (as finished) after this much training time
     hard_negatives: bool | float = False  # share of NotNext B taken from A's own document (True = all)
     same_source_negatives: bool = False  # in a corpus mixture, NotNext B from another document of A's source
+    similar_negatives: float = 0.0  # share of NotNext B from one of the documents most like A's
     short_seq_prob: float = 0.1
 
     @property
@@ -114,6 +115,8 @@ class TrainConfig:
             )
         if not 0.0 <= float(self.hard_negatives) <= 1.0:
             out.append(f"Hard negatives is a share of the NotNext pairs, from 0 to 1 (got {self.hard_negatives}).")
+        if not 0.0 <= float(self.similar_negatives) <= 1.0:
+            out.append(f"Similar negatives is a share of the NotNext pairs, from 0 to 1 (got {self.similar_negatives}).")
         if not 0.0 < self.not_next_share < 1.0:
             out.append(f"NotNext share must lie strictly between 0 and 1 (got {self.not_next_share}).")
         if self.mode not in MODES:
@@ -294,7 +297,7 @@ def make_sampler(corpus, tokenizer, config: TrainConfig, seed: int):
     return PairSampler(
         corpus, tokenizer, mode=config.mode, max_length=config.max_length, not_next_share=config.not_next_share,
         hard_negatives=config.hard_negatives, short_seq_prob=config.short_seq_prob, seed=seed,
-        same_source_negatives=config.same_source_negatives,
+        same_source_negatives=config.same_source_negatives, similar_negatives=config.similar_negatives,
     )
 
 

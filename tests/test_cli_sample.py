@@ -64,3 +64,24 @@ def test_sample_from_a_named_corpus_equals_the_library():
     tokenizer = BertTokenizerFast.from_pretrained(bundled_encoder_dir())
     pairs = PairSampler(load_corpus("news"), tokenizer, seed=13).sample_many(30)
     assert [(r["a"], r["b"], r["label"]) for r in rows] == [(p.a, p.b, p.label) for p in pairs]
+
+
+def test_similar_negatives_from_the_command_line(tmp_path):
+    from explorer.corpus import corpus_from_path
+    from explorer.sampling import similar_documents
+
+    themes = ["cats purr and kittens play with yarn", "ships sail the sea and sailors row",
+              "bakers bake bread and flour rises"]
+    docs = [" ".join(f"Story about {themes[d % 3]} in part {i} of tale {d}." for i in range(6)) for d in range(30)]
+    path = tmp_path / "themes.txt"
+    path.write_text("\n\n".join(docs), encoding="utf-8")
+    rows = _rows(_cli("--corpus", str(path), "--mode", "sentences", "--n", "60", "--json", "--not-next-share", "1",
+                      "--similar-negatives", "1"))
+    corpus = corpus_from_path(str(path))
+    n = len(corpus.documents)
+    near = similar_documents(corpus, [list(range(n))] * n)
+    assert len(rows) == 60 and all(r["label"] == 1 and r["doc_b"] in near[r["doc_a"]] for r in rows)
+    # 9 of each document's 10 neighbours share its theme; a uniform draw would match 9 of 29 others
+    assert sum(r["doc_a"] % 3 == r["doc_b"] % 3 for r in rows) >= 45
+    proc = _cli("--similar-negatives", "1.5")
+    assert proc.returncode == 2 and "--similar-negatives must lie between 0 and 1" in proc.stderr

@@ -265,3 +265,71 @@ def test_same_source_negatives_without_a_mixture_change_nothing(sotu, tokenizer)
     plain = PairSampler(sotu, tokenizer, seed=9).sample_many(300)
     same = PairSampler(sotu, tokenizer, seed=9, same_source_negatives=True).sample_many(300)
     assert [(p.a, p.b, p.label) for p in plain] == [(p.a, p.b, p.label) for p in same]
+
+
+def _themes_corpus() -> Corpus:
+    """Three themes, two documents each; within a theme the documents share their words."""
+    themes = {
+        "cats": "The cat purrs on the sofa. A kitten chases the cat's tail. Cats sleep in the sun.",
+        "ships": "The ship left the harbour at dawn. Sailors raised the sails of the ship. The sea was calm.",
+        "bread": "The baker kneads the dough. Bread rises in a warm oven. Flour covers the baker's table.",
+    }
+    docs = []
+    for text in themes.values():
+        sentences = text.split(". ")
+        docs.append([s.rstrip(".") + "." for s in sentences] * 2)
+        docs.append([s.rstrip(".") + "." for s in reversed(sentences)] * 2)
+    return Corpus("themes", docs)
+
+
+def test_similar_documents_are_the_ones_sharing_words():
+    from explorer.sampling import similar_documents
+
+    corpus = _themes_corpus()
+    everyone = [[j for j in range(6) if j != d] for d in range(6)]
+    near = similar_documents(corpus, everyone, k=3)
+    for doc in range(6):
+        twin = doc ^ 1  # documents 0/1, 2/3 and 4/5 share a theme
+        assert near[doc][0] == twin and doc not in near[doc] and len(near[doc]) == 3
+    # candidates limit the choice: without its twin, a document gets the best of the rest
+    assert similar_documents(corpus, [[2, 4]] + everyone[1:], k=1)[0] in ([2], [4])
+
+
+@pytest.mark.parametrize("mode", ["bert", "sentences"])
+def test_similar_negatives_take_b_from_a_document_like_a(tokenizer, mode, monkeypatch):
+    import explorer.sampling
+
+    monkeypatch.setattr(explorer.sampling, "SIMILAR_NEIGHBOURS", 1)  # the single nearest: the theme's twin
+    pairs = PairSampler(_themes_corpus(), tokenizer, mode=mode, max_length=32, seed=4,
+                        similar_negatives=1.0).sample_many(600)
+    not_next = [p for p in pairs if p.label == NOT_NEXT]
+    assert len(not_next) > 200 and all(p.doc_b == p.doc_a ^ 1 for p in not_next)
+
+
+def test_a_share_of_similar_negatives_draws_from_the_nearest_documents(sotu, tokenizer):
+    from explorer.sampling import similar_documents
+
+    everyone = [[j for j in range(len(sotu.documents)) if j != d] for d in range(len(sotu.documents))]
+    near = similar_documents(sotu, everyone)
+    pairs = PairSampler(sotu, tokenizer, seed=6, similar_negatives=0.5).sample_many(3000)
+    not_next = [p for p in pairs if p.label == NOT_NEXT]
+    share = sum(p.doc_b in near[p.doc_a] for p in not_next) / len(not_next)
+    # half come from the 10 nearest; of the uniform half, about 10/236 land there too
+    expected = 0.5 + 0.5 * 10 / (len(sotu.documents) - 1)
+    assert _within_3_se(share, expected, len(not_next)), share
+    # a speech's neighbours are speeches of nearby years (the corpus is in date order)
+    gaps = [abs(j - d) for d in range(len(sotu.documents)) for j in near[d][:3]]
+    assert sorted(gaps)[len(gaps) // 2] <= 10
+
+
+def test_similar_negatives_stay_inside_a_source_with_same_source_negatives(tokenizer):
+    corpus = _mixture()
+    pairs = PairSampler(corpus, tokenizer, max_length=32, seed=5, same_source_negatives=True,
+                        similar_negatives=1.0).sample_many(800)
+    not_next = [p for p in pairs if p.label == NOT_NEXT]
+    assert not_next and all(corpus.source(p.doc_a) == corpus.source(p.doc_b) for p in not_next)
+
+
+def test_a_bad_similar_share_is_refused(tokenizer):
+    with pytest.raises(ValueError, match="similar_negatives"):
+        PairSampler(small_corpus(), tokenizer, similar_negatives=1.5)

@@ -315,3 +315,19 @@ def test_the_train_command_passes_same_source_negatives_to_the_sampler():
     sampler = make_sampler(mixture, load_model("bundled:minilm-untrained", "cpu").tokenizer, config, seed=0)
     pairs = [p for p in sampler.sample_many(200) if p.label == 1]
     assert pairs and all(mixture.source(p.doc_a) == mixture.source(p.doc_b) for p in pairs)
+
+
+def test_the_train_command_passes_similar_negatives_to_the_sampler():
+    import argparse
+
+    from explorer.commands import train as train_command
+    from explorer.training import make_sampler
+
+    parser = argparse.ArgumentParser()
+    train_command.add_arguments(parser)
+    config = train_command.config_from_args(parser.parse_args(["--similar-negatives", "0.5"]))
+    assert config.similar_negatives == 0.5 and train_command.config_from_args(parser.parse_args([])).similar_negatives == 0
+    sampler = make_sampler(topic_corpus(6), load_model("bundled:minilm-untrained", "cpu").tokenizer, config, seed=0)
+    assert sampler.similar_negatives == 0.5 and sampler._similar is not None
+    with pytest.raises(ValueError, match="Similar negatives"):
+        train_command.config_from_args(parser.parse_args(["--similar-negatives", "2"]))

@@ -179,3 +179,18 @@ def test_every_packaged_corpus_samples_a_pair_in_the_page(page, name):
     current = page.session_state["sample_current"]
     assert page.session_state["sample_corpus_fingerprint"] == corpus.fingerprint
     assert any(current["a"].split()[0] in sentence for sentence in corpus.documents[current["doc_a"]])
+
+
+def test_similar_subject_negatives_take_b_from_a_neighbouring_document(page):
+    from explorer.sampling import SIMILAR_NEIGHBOURS, similar_documents
+
+    page.radio(key="sample_negatives").set_value("a document on a similar subject").run()
+    page.slider(key="sample_not_next_share").set_value(1.0).run()  # every pair NotNext
+    corpus = load_corpus("sotu")
+    n = len(corpus.documents)
+    near = similar_documents(corpus, [list(range(n))] * n, SIMILAR_NEIGHBOURS)
+    for _ in range(3):
+        page.button(key="sample_button").click().run()
+        assert not page.exception and not page.error
+        current = page.session_state["sample_current"]
+        assert current["label"] == 1 and current["doc_b"] in near[current["doc_a"]]

@@ -23,6 +23,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--not-next-share", type=float, default=0.5, help="share of NotNext (or swapped) pairs")
     parser.add_argument("--short-seq-prob", type=float, default=SHORT_SEQ_PROB)
     parser.add_argument("--hard-negatives", action="store_true", help="NotNext B from A's document, not adjacent")
+    parser.add_argument("--similar-negatives", type=float, default=0.0, metavar="SHARE",
+                        help="share of NotNext B from one of the 10 documents most like A's (TF-IDF)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
@@ -50,6 +52,8 @@ def _check(args) -> None:
         raise CommandError("--not-next-share must lie between 0 and 1")
     if not 0.0 <= args.short_seq_prob <= 1.0:
         raise CommandError("--short-seq-prob must lie between 0 and 1")
+    if not 0.0 <= args.similar_negatives <= 1.0:
+        raise CommandError("--similar-negatives must lie between 0 and 1")
     if not MIN_MAX_LENGTH <= args.max_length <= 512:
         raise CommandError(f"--max-length must lie between {MIN_MAX_LENGTH} and 512")
 
@@ -65,6 +69,7 @@ def run(args) -> int:
             max_length=args.max_length,
             not_next_share=args.not_next_share,
             hard_negatives=args.hard_negatives,
+            similar_negatives=args.similar_negatives,
             short_seq_prob=args.short_seq_prob,
             seed=args.seed,
         )

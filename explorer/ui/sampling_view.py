@@ -89,16 +89,26 @@ def _chosen_corpus() -> Corpus:
 # --- recipe ------------------------------------------------------------------------------------
 
 
-def _recipe() -> tuple[str, float, bool, int]:
+# Where a NotNext B comes from: PairSampler options for each choice of the Sample tab.
+NEGATIVES = {
+    "another document (BERT)": {},
+    "a document on a similar subject": {"similar_negatives": 1.0},
+    "A's own document, not adjacent (hard)": {"hard_negatives": True},
+}
+
+
+def _recipe() -> tuple[str, float, str, int]:
     left, right = st.columns(2)
     mode = left.radio(
         "Pairs", MODES, key="sample_mode", format_func=lambda m: MODE_DESCRIPTIONS[m],
     )
     share_name = "swapped" if mode == "sop" else "NotNext"
     q = right.slider(f"{share_name} share q", 0.0, 1.0, 0.5, 0.05, key="sample_not_next_share")
-    hard = right.toggle(
-        "Hard negatives: NotNext B from A's own document, not adjacent", key="sample_hard_negatives",
-        disabled=mode == "sop",
+    negatives = right.radio(
+        "NotNext B comes from", list(NEGATIVES), key="sample_negatives", disabled=mode == "sop",
+        help="BERT takes B from any other document. A document on a similar subject (one of the 10 that share "
+        "the most words with A's, by TF-IDF) or A's own document make NotNext pairs that a change of topic "
+        "cannot give away.",
     )
     seed = left.number_input("Seed", min_value=0, value=0, step=1, key="sample_seed")
     cols = st.columns(2)
@@ -110,16 +120,16 @@ def _recipe() -> tuple[str, float, bool, int]:
     )
     if mode == "sop":
         st.info(SOP_RATIONALE)
-    return mode, q, bool(hard), int(seed)
+    return mode, q, negatives, int(seed)
 
 
-def _sampler(corpus: Corpus, tokenizer, mode: str, q: float, hard: bool, seed: int, max_length: int) -> PairSampler:
+def _sampler(corpus: Corpus, tokenizer, mode: str, q: float, negatives: str, seed: int, max_length: int) -> PairSampler:
     """One sampler per session and recipe: its random state carries on from pair to pair."""
     ss = st.session_state
-    key = (corpus.fingerprint, mode, q, hard, seed, max_length, id(tokenizer))
+    key = (corpus.fingerprint, mode, q, negatives, seed, max_length, id(tokenizer))
     if ss.get("sample_sampler_key") != key:
         ss["sample_sampler"] = PairSampler(
-            corpus, tokenizer, mode=mode, max_length=max_length, not_next_share=q, hard_negatives=hard, seed=seed
+            corpus, tokenizer, mode=mode, max_length=max_length, not_next_share=q, seed=seed, **NEGATIVES[negatives]
         )
         ss["sample_sampler_key"] = key
     return ss["sample_sampler"]
@@ -286,12 +296,12 @@ def render(get_model, max_length: int) -> None:
     )
     corpus = _corpus()
     st.caption(escape_markdown(corpus.describe()))  # it starts with the (uploaded) file name
-    mode, q, hard, seed = _recipe()
+    mode, q, negatives, seed = _recipe()
     tokenizer = get_model().tokenizer
     if st.button("Sample a pair", key="sample_button", type="primary"):
         try:
             with st.spinner("Tokenising the documents the sampler walks (once per corpus)…"):
-                pair = _sampler(corpus, tokenizer, mode, q, hard, seed, max_length).sample()
+                pair = _sampler(corpus, tokenizer, mode, q, negatives, seed, max_length).sample()
         except SamplingError as err:
             st.error(escape_markdown(err))  # the message may name the corpus
         else:
