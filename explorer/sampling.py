@@ -365,11 +365,10 @@ def similar_documents(corpus: Corpus, candidates: list[list[int]], k: int = SIMI
             scores = (rows[block] @ pool_rows).toarray()
             for i, doc in enumerate(block):
                 row = scores[i]
-                row[pool == doc] = -np.inf  # never A's own document
+                row[pool == doc] = -np.inf  # never A's own document: it sorts last and is never taken
                 n = min(k, int(np.isfinite(row).sum()))
-                top = np.argpartition(-row, n - 1)[:n] if n < len(row) else np.arange(len(row))
-                top = top[np.argsort(-row[top], kind="stable")]
-                result[doc] = [int(pool[j]) for j in top if np.isfinite(row[j])][:n]
+                top = np.argpartition(-row, n - 1)[:n] if n else []
+                result[doc] = pool[top][np.argsort(-row[top], kind="stable")].tolist()
     return result
 
 
@@ -580,9 +579,8 @@ class PairSampler:
         """The document of a NotNext B: one of the most similar to A's (a share of similar_negatives), or any."""
         share = self.similar_negatives
         if share >= 1.0 or (share > 0.0 and self.rng.random() < share):
-            near = self._similar[doc]
-            if near:  # empty only when no candidate shares a word with A's document
-                return near[self.rng.randrange(len(near))]
+            near = self._similar[doc]  # never empty: every document has another candidate
+            return near[self.rng.randrange(len(near))]
         return self._other_document(doc)
 
     def _other_document(self, doc: int) -> int:
