@@ -230,7 +230,6 @@ def main() -> None:
     validation, test = heldout_documents(args.seed)
     extra = set(args.refine2_extra.split("+")) if args.refine2_steps and args.refine2_extra else set()
     ood_corpora = [name for name in OOD_CORPORA if name not in extra]
-    seen_corpora = [name for name in OOD_CORPORA if name in extra]
     val_pairs = bert_pairs(validation, tokenizer, args.pairs // 2, seed=11)
     test_sets = {
         "test_in_domain": bert_pairs(test, tokenizer, args.pairs, seed=12),
@@ -238,9 +237,9 @@ def main() -> None:
                                                   same_source_negatives=True).sample_many(args.pairs),
         "test_in_domain_similar": PairSampler(test, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=12,
                                               same_source_negatives=True, similar_negatives=1.0).sample_many(args.pairs),
-        **{f"ood_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13) for name in ood_corpora},
-        # a former out-of-domain source that step 4b trained on: the same pairs, now of seen text
-        **{f"seen_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13) for name in seen_corpora},
+        # a former out-of-domain source that step 4b trained on keeps its pairs, named seen_ instead of ood_
+        **{f"{'ood' if name in ood_corpora else 'seen'}_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13)
+           for name in OOD_CORPORA},
     }
     print(f"validation docs {len(validation.documents)}, test docs {len(test.documents)}", flush=True)
 
