@@ -3,7 +3,8 @@
     .venv/bin/python scripts/build_nsp_model.py --device cuda      # GPU for steps 1-3 (7 minutes on one H200)
     .venv/bin/python scripts/build_nsp_model.py --device cpu       # the same recipe; many hours on 2 CPU cores
 
-Steps 4 and 4b (10,000 steps of 32 pairs) took 80 + 50 minutes on 2 CPU cores; they were not timed on a GPU.
+Steps 4 and 4c's two runs of 4b (14,000 steps of 32 pairs) took 80 + 50 + 64 minutes on 2 CPU cores;
+they were not timed on a GPU.
 
 Steps, all with the project's own code:
 1. sweep: short runs of a few candidate recipes with `python -m explorer train`; each is scored on the
@@ -22,6 +23,11 @@ Steps, all with the project's own code:
    by default (`--refine2-steps N`, 0 skips it); `--refined SRC` starts here from a model that went
    through steps 1-4 (the third release: the second release's model). The MODEL_CARD lists the runs
    of it that were tried;
+4c. soup (on by default, `--soup-similar SHARE`, 0 turns it off): step 4b once more from the same step-4
+   model with `--refine2-similar SHARE` (default 0.25), then the two step-4b models averaged weight by
+   weight, (1 - s) * first + s * second, with s in 0, 1/4, 1/2, 3/4, 1 chosen by the mean accuracy on
+   three kinds of validation pairs (BERT's recipe, same-source, similar-subject NotNext); then a
+   fourth calibration;
 5. export: the tensors that training changed, as fp16 shards (`explorer.delta`);
 6. evaluation on test pairs from other held-out documents (BERT's uniform NotNext draw, and
    same-source), on ABC news articles (never used for training: out of domain), on the King James
@@ -80,6 +86,10 @@ REFINE = ["--mode", "bert", "--train", "full", "--lr", "3e-5", "--head-lr", "1e-
           "--eval-every", "500"]
 
 
+# Step 4c: shares of the second step-4b model tried in the average, scored on the validation pairs.
+SOUP_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 def refine2_recipe(similar: float, extra: str) -> list[str]:
     """Step 4b: step 4's recipe, with a share of NotNext B from similar documents and/or training-only text."""
     return [*REFINE, *(["--similar-negatives", str(similar)] if similar else []),
@@ -129,6 +139,33 @@ def train(name: str, extra: list[str], args, work: Path, start: str | None = Non
         subprocess.run(cmd, check=True, stdout=log, cwd=ROOT)
     print(f"  trained {name} in {time.perf_counter() - begin:.0f} s", flush=True)
     return out
+
+
+def average_states(first: dict, second: dict, share: float) -> dict:
+    """(1 - share) * first + share * second for every floating-point tensor: a "model soup"."""
+    return {k: torch.lerp(v, second[k], share) if v.is_floating_point() else v for k, v in first.items()}
+
+
+def soup(first: Path, second: Path, val_sets: dict, device, results: dict) -> Path:
+    """Step 4c: average two step-4b models, the share chosen on the validation pairs, then calibrate."""
+    loaded = load_model(str(first), str(device))
+    states = [{k: v.detach().clone() for k, v in model.state_dict().items()}  # copies: loading would overwrite them
+              for model in (loaded.model, load_model(str(second), str(device)).model)]
+    scores = {}
+    for share in SOUP_SHARES:
+        loaded.model.load_state_dict(average_states(*states, share))
+        accuracy = {name: report_from_logits(logits_of(loaded.model, loaded.tokenizer, pairs, device),
+                                             labels_of(pairs)).accuracy for name, pairs in val_sets.items()}
+        scores[share] = float(np.mean(list(accuracy.values())))
+        print(f"  soup share {share}: validation {accuracy}, mean {scores[share]:.4f}", flush=True)
+    best = max(scores, key=scores.get)
+    results["soup"] = {"models": [str(first), str(second)], "validation_mean_accuracy": scores, "share": best}
+    loaded.model.load_state_dict(average_states(*states, best))
+    calibrate(loaded, val_sets["bert"], device, results, "soup_calibration")
+    folder = first.parent / "soup-calibrated"
+    loaded.model.save_pretrained(folder)
+    loaded.tokenizer.save_pretrained(folder)
+    return folder
 
 
 def steps_per_second(log: Path) -> float:
@@ -214,6 +251,9 @@ def main() -> None:
                         help="step 4b: share of NotNext B from one of the 10 most similar documents")
     parser.add_argument("--refine2-extra", default="kjv", metavar="NAME",
                         help="step 4b: a training-only corpus (e.g. kjv); it then no longer counts as out of domain")
+    parser.add_argument("--soup-similar", type=float, default=0.25, metavar="SHARE",
+                        help="step 4c: a second step-4b run with this --refine2-similar, averaged with the first "
+                             "(0: off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pairs", type=int, default=4000, help="test pairs per set (validation: half)")
     parser.add_argument("--eval-pairs", default="512", help="held-out pairs of each training run's own curve")
@@ -258,9 +298,18 @@ def main() -> None:
                                         results)), "refine.jsonl"
     results["refined_model"] = model_dir
     if args.refine2_steps:
+        refined = model_dir
         recipe = refine2_recipe(args.refine2_similar, args.refine2_extra)
-        model_dir, log = str(refine("refine2", recipe, args.refine2_steps, model_dir, args, work, val_pairs, device,
+        model_dir, log = str(refine("refine2", recipe, args.refine2_steps, refined, args, work, val_pairs, device,
                                     results)), "refine2.jsonl"
+        if args.soup_similar:
+            recipe = refine2_recipe(args.soup_similar, args.refine2_extra)
+            second = refine("refine2b", recipe, args.refine2_steps, refined, args, work, val_pairs, device, results)
+            val_sets = {"bert": val_pairs, **{
+                name: PairSampler(validation, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=seed,
+                                  same_source_negatives=True, similar_negatives=similar).sample_many(len(val_pairs))
+                for name, seed, similar in (("same_source", 21, 0.0), ("similar", 22, 1.0))}}
+            model_dir = str(soup(Path(model_dir), second, val_sets, device, results))
     loaded = load_model(model_dir, str(device))
     results["training_log"] = str(work / log)
 
@@ -272,7 +321,8 @@ def main() -> None:
     loaded.device = torch.device("cpu")
     everyday = read_pairs(EVERYDAY)
     reference_logits = score_pairs(loaded, [(p.a, p.b) for p in everyday])
-    calibrations = [results[k] for k in ("refine2_calibration", "refine_calibration", "stage1_calibration") if k in results]
+    calibrations = [results[k] for k in ("soup_calibration", "refine2_calibration", "refine_calibration",
+                                         "stage1_calibration") if k in results]
     save_delta(model, out, base=args.base, info={"recipe": results.get("recipe", "stage1 + refinements"),
                                                "temperature": calibrations[0]["temperature"] if calibrations else None,
                                                "reference_pairs": EVERYDAY.name,
