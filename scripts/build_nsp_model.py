@@ -84,8 +84,6 @@ SWEPT = ("bert-full-lr5e-5", "bert-full-lr1e-4", "sentences-full-lr1e-4", "bert-
 # in about 80 minutes (batch 32, 1.3 steps/s).
 REFINE = ["--mode", "bert", "--train", "full", "--lr", "3e-5", "--head-lr", "1e-4", "--same-source-negatives",
           "--eval-every", "500"]
-
-
 # Step 4c: shares of the second step-4b model tried in the average, scored on the validation pairs.
 SOUP_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -108,6 +106,12 @@ def heldout_documents(seed: int) -> tuple[Corpus, Corpus]:
 
 def bert_pairs(corpus: Corpus, tokenizer, n: int, seed: int):
     return PairSampler(corpus, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=seed).sample_many(n)
+
+
+def same_source_pairs(corpus: Corpus, tokenizer, n: int, seed: int, similar: float = 0.0):
+    """BERT's recipe with NotNext B from A's own source; `similar`: the share of it from a similar document."""
+    return PairSampler(corpus, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=seed, same_source_negatives=True,
+                       similar_negatives=similar).sample_many(n)
 
 
 def logits_of(model, tokenizer, pairs, device, batch_size: int = 128) -> np.ndarray:
@@ -275,10 +279,8 @@ def main() -> None:
     val_pairs = bert_pairs(validation, tokenizer, args.pairs // 2, seed=11)
     test_sets = {
         "test_in_domain": bert_pairs(test, tokenizer, args.pairs, seed=12),
-        "test_in_domain_same_source": PairSampler(test, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=12,
-                                                  same_source_negatives=True).sample_many(args.pairs),
-        "test_in_domain_similar": PairSampler(test, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=12,
-                                              same_source_negatives=True, similar_negatives=1.0).sample_many(args.pairs),
+        "test_in_domain_same_source": same_source_pairs(test, tokenizer, args.pairs, seed=12),
+        "test_in_domain_similar": same_source_pairs(test, tokenizer, args.pairs, seed=12, similar=1.0),
         # a former out-of-domain source that step 4b trained on keeps its pairs, named seen_ instead of ood_
         **{f"{'ood' if name in ood_corpora else 'seen'}_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13)
            for name in OOD_CORPORA},
@@ -305,10 +307,9 @@ def main() -> None:
         if args.soup_similar:
             recipe = refine2_recipe(args.soup_similar, args.refine2_extra)
             second = refine("refine2b", recipe, args.refine2_steps, refined, args, work, val_pairs, device, results)
-            val_sets = {"bert": val_pairs, **{
-                name: PairSampler(validation, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=seed,
-                                  same_source_negatives=True, similar_negatives=similar).sample_many(len(val_pairs))
-                for name, seed, similar in (("same_source", 21, 0.0), ("similar", 22, 1.0))}}
+            n = len(val_pairs)
+            val_sets = {"bert": val_pairs, "same_source": same_source_pairs(validation, tokenizer, n, seed=21),
+                        "similar": same_source_pairs(validation, tokenizer, n, seed=22, similar=1.0)}
             model_dir = str(soup(Path(model_dir), second, val_sets, device, results))
     loaded = load_model(model_dir, str(device))
     results["training_log"] = str(work / log)
