@@ -71,7 +71,10 @@ def launch_app(port: int | None = None) -> AppServer:
     streamlit = Path(sys.executable).parent / "streamlit"
     proc = subprocess.Popen(
         [str(streamlit), "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=APP_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=APP_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     return AppServer(proc, port, Path(log.name))
 
@@ -109,7 +112,8 @@ def launch_chromium(playwright):
 # and by the time the observer sees the two records the attribute already reads "notRunning".
 # The metric's text changes are timestamped too, so latency is measured on the browser's clock
 # from the Ctrl+Enter keydown to the moment the new number is in the DOM.
-_PROBE_JS = """
+_PROBE_JS = (
+    """
 (() => {
   const probe = window.__nsp = {runs: 0, finishedAt: 0, committedAt: 0, metric: null, metricAt: 0};
   const metricText = () => {
@@ -135,7 +139,9 @@ _PROBE_JS = """
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) probe.committedAt = performance.now();
   }, true);
 })();
-""" % METRIC_LABEL
+"""
+    % METRIC_LABEL
+)
 
 _IDLE_JS = """
 runs => window.__nsp && window.__nsp.runs > runs
@@ -162,8 +168,9 @@ def wait_idle(page, runs: int, timeout_ms: float) -> None:
             runs: window.__nsp?.runs, metric: window.__nsp?.metric,
             state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state'),
             exceptions: document.querySelectorAll('[data-testid="stException"]').length})""")
-        raise TimeoutError(f"no finished rerun after {timeout_ms / 1000:.0f} s (runs before: {runs}, "
-                           f"page now: {state})") from e
+        raise TimeoutError(
+            f"no finished rerun after {timeout_ms / 1000:.0f} s (runs before: {runs}, page now: {state})"
+        ) from e
 
 
 def metric_value(page) -> str:
@@ -181,7 +188,9 @@ def commit_text(page, label: str, text: str, timeout_ms: float = 30_000) -> dict
     box.fill(text)
     box.press("Control+Enter")
     wait_idle(page, runs, timeout_ms)
-    t = page.evaluate("(({metric, metricAt, committedAt, finishedAt}) => ({metric, metricAt, committedAt, finishedAt}))(window.__nsp)")
+    t = page.evaluate(
+        "(({metric, metricAt, committedAt, finishedAt}) => ({metric, metricAt, committedAt, finishedAt}))(window.__nsp)"
+    )
     changed = t["metricAt"] > t["committedAt"]
     return {
         "value": t["metric"],

@@ -10,12 +10,11 @@ One unmeasured warm-up edit comes first. Run: .venv/bin/python bench/bench_brows
 import json
 import platform
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
 import _app_server as harness
+from playwright.sync_api import sync_playwright
 
 N = 15
 TARGET_MEDIAN_MS = 300
@@ -48,9 +47,11 @@ def machine_note() -> str:
     import os
 
     # Other work on a 2-core machine moves these numbers a lot, so the load goes on record.
-    return (f"{platform.machine()} {os.cpu_count()} cores, {platform.system()}, CPU only; "
-            f"headless /usr/bin/chromium via Playwright; app and browser on the same machine; "
-            f"1-min load average at start {os.getloadavg()[0]:.1f}")
+    return (
+        f"{platform.machine()} {os.cpu_count()} cores, {platform.system()}, CPU only; "
+        f"headless /usr/bin/chromium via Playwright; app and browser on the same machine; "
+        f"1-min load average at start {os.getloadavg()[0]:.1f}"
+    )
 
 
 def main() -> None:
@@ -61,8 +62,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             harness.open_explorer(page, app.url)
             harness.commit_text(page, "Sentence B", SENTENCES[-1])  # warm-up
-            runs = [harness.commit_text(page, "Sentence B", SENTENCES[i % (len(SENTENCES) - 1)])
-                    for i in range(N)]
+            runs = [harness.commit_text(page, "Sentence B", SENTENCES[i % (len(SENTENCES) - 1)]) for i in range(N)]
             browser.close()
     finally:
         app.stop()
@@ -76,16 +76,18 @@ def main() -> None:
         "median_run_finished_ms": round(statistics.median(r["to_finished"] for r in runs), 1),
         "samples_ms": [round(x, 1) for x in ms],
         "target_median_ms": TARGET_MEDIAN_MS,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_note(),
         "method": "browser clock, Ctrl+Enter keydown -> p(IsNext) text mutated in DOM",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     verdict = "OK" if result["median_ms"] <= TARGET_MEDIAN_MS else "OVER TARGET"
-    print(f"edit B -> p(IsNext) shown: median {result['median_ms']} ms, p90 {result['p90_ms']} ms "
-          f"(n={N}, value changed {result['value_changed']}/{N}); target median <= "
-          f"{TARGET_MEDIAN_MS} ms: {verdict}")
+    print(
+        f"edit B -> p(IsNext) shown: median {result['median_ms']} ms, p90 {result['p90_ms']} ms "
+        f"(n={N}, value changed {result['value_changed']}/{N}); target median <= "
+        f"{TARGET_MEDIAN_MS} ms: {verdict}"
+    )
     print(f"wrote {RESULTS}")
 
 

@@ -8,13 +8,12 @@ a new browser page. Run: .venv/bin/python bench/bench_coldstart.py
 import json
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
-from playwright.sync_api import sync_playwright
 
 import _app_server as harness
 from bench_browser import machine_note
+from playwright.sync_api import sync_playwright
 
 RUNS = 3
 TARGET_S = 10.0
@@ -48,14 +47,16 @@ def main() -> None:
         "runs": [{"health_ok_s": round(h, 2), "metric_visible_s": round(s, 2)} for h, s in runs],
         "n": RUNS,
         "target_s": TARGET_S,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_note() + "; OS file cache warm after the first run",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     verdict = "OK" if result["metric_visible_median_s"] <= TARGET_S else "OVER TARGET"
-    print(f"cold start: health OK {result['health_ok_median_s']} s, p(IsNext) visible "
-          f"{result['metric_visible_median_s']} s (median of {RUNS}); target <= {TARGET_S} s: {verdict}")
+    print(
+        f"cold start: health OK {result['health_ok_median_s']} s, p(IsNext) visible "
+        f"{result['metric_visible_median_s']} s (median of {RUNS}); target <= {TARGET_S} s: {verdict}"
+    )
     print(f"wrote {RESULTS}")
 
 

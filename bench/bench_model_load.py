@@ -16,7 +16,7 @@ import platform
 import statistics
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +32,14 @@ print(time.perf_counter() - start)
 
 def load_seconds(source: str) -> float:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", PROBE.format(source=source)], capture_output=True, text=True,
-                         cwd=ROOT, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(source=source)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -55,7 +61,7 @@ def main() -> None:
         "target": "delta adds <= 1 s",
         "load_average_at_start": os.getloadavg()[0],
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

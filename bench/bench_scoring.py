@@ -17,16 +17,16 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from explorer.models import DEFAULT_SOURCE, load_model  # noqa: E402
-from explorer.nsp import score_pair  # noqa: E402
+from explorer.models import DEFAULT_SOURCE, load_model
+from explorer.nsp import score_pair
 
 A = "The man went to the store because the fridge at home was almost empty."
 B = "He bought a gallon of milk, a loaf of bread and some eggs for breakfast."
@@ -72,7 +72,7 @@ def main() -> None:
         "target": "ratio <= 1.10",
         "torch_threads": torch.get_num_threads(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")

@@ -21,11 +21,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-from explorer.labels import CHANCE_LOSS  # noqa: E402
-from explorer.training import (  # noqa: E402
+from explorer.labels import CHANCE_LOSS
+from explorer.training import (
     EvalEvent,
     StepEvent,
     Trainer,
@@ -42,8 +42,12 @@ def load() -> float:
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    return {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
 
 
 def save(section: str, data: dict) -> None:
@@ -63,8 +67,11 @@ def plain_loop_step_times(trainer: Trainer, batches: list[dict]) -> list[float]:
     for batch in batches:
         t0 = time.perf_counter()
         with torch.autocast(trainer.device.type, dtype=torch.bfloat16, enabled=trainer.use_bf16):
-            logits = model(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
-                           attention_mask=batch["attention_mask"]).logits
+            logits = model(
+                input_ids=batch["input_ids"],
+                token_type_ids=batch["token_type_ids"],
+                attention_mask=batch["attention_mask"],
+            ).logits
         loss = F.cross_entropy(logits.float(), batch["labels"])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -99,16 +106,30 @@ def throughput(steps: int, rounds: int, bf16: str = "auto") -> None:
         ours += our_loop_step_times(trainer, steps)
         plain += plain_loop_step_times(trainer, batches)
     ours_s, plain_s = statistics.median(ours), statistics.median(plain)
-    save("throughput" if bf16 == "auto" else f"throughput_bf16_{bf16}", {
-        "what": "steps/s, median over alternating blocks; our loop includes sampling, batching, grad clipping, "
-                "lr schedule and logging; plain = forward + backward + AdamW step on pre-built batches",
-        "settings": {"preset": "quick demo", "train_what": config.train_what, "batch_size": config.batch_size,
-                     "max_length": config.max_length, "mode": config.mode, "bf16": trainer.use_bf16,
-                     "steps_per_block": steps, "rounds": rounds},
-        "ours_steps_per_s": round(1 / ours_s, 3), "plain_steps_per_s": round(1 / plain_s, 3),
-        "ratio_ours_over_plain": round(plain_s / ours_s, 3), "target_ratio": 0.95,
-        "load_1min_before": round(load_before, 2), "load_1min_after": round(load(), 2), "machine": machine(),
-    })
+    save(
+        "throughput" if bf16 == "auto" else f"throughput_bf16_{bf16}",
+        {
+            "what": "steps/s, median over alternating blocks; our loop includes sampling, batching, grad clipping, "
+            "lr schedule and logging; plain = forward + backward + AdamW step on pre-built batches",
+            "settings": {
+                "preset": "quick demo",
+                "train_what": config.train_what,
+                "batch_size": config.batch_size,
+                "max_length": config.max_length,
+                "mode": config.mode,
+                "bf16": trainer.use_bf16,
+                "steps_per_block": steps,
+                "rounds": rounds,
+            },
+            "ours_steps_per_s": round(1 / ours_s, 3),
+            "plain_steps_per_s": round(1 / plain_s, 3),
+            "ratio_ours_over_plain": round(plain_s / ours_s, 3),
+            "target_ratio": 0.95,
+            "load_1min_before": round(load_before, 2),
+            "load_1min_after": round(load(), 2),
+            "machine": machine(),
+        },
+    )
 
 
 def preset_run(section: str, name: str, **overrides) -> None:
@@ -120,20 +141,37 @@ def preset_run(section: str, name: str, **overrides) -> None:
     evals, last_step = [], None
     for event in trainer.run():
         if isinstance(event, EvalEvent):
-            evals.append({"step": event.step, "heldout_loss": round(event.heldout_loss, 4),
-                          "accuracy": round(event.accuracy, 4), "elapsed_s": round(event.elapsed, 1)})
+            evals.append(
+                {
+                    "step": event.step,
+                    "heldout_loss": round(event.heldout_loss, 4),
+                    "accuracy": round(event.accuracy, 4),
+                    "elapsed_s": round(event.elapsed, 1),
+                }
+            )
             print(evals[-1], flush=True)
         elif isinstance(event, StepEvent):
             last_step = event
     final = evals[-1]
-    save(section, {
-        "preset": name, "config": config.to_dict(), "bf16": trainer.use_bf16, "setup_s": round(setup, 1),
-        "steps_done": trainer.step, "train_seconds": round(last_step.elapsed, 1),
-        "steps_per_s": round(last_step.steps_per_s, 3), "evals": evals,
-        "final_heldout_loss": final["heldout_loss"], "final_heldout_accuracy": final["accuracy"],
-        "chance_loss": round(CHANCE_LOSS, 4),
-        "load_1min_before": round(load_before, 2), "load_1min_after": round(load(), 2), "machine": machine(),
-    })
+    save(
+        section,
+        {
+            "preset": name,
+            "config": config.to_dict(),
+            "bf16": trainer.use_bf16,
+            "setup_s": round(setup, 1),
+            "steps_done": trainer.step,
+            "train_seconds": round(last_step.elapsed, 1),
+            "steps_per_s": round(last_step.steps_per_s, 3),
+            "evals": evals,
+            "final_heldout_loss": final["heldout_loss"],
+            "final_heldout_accuracy": final["accuracy"],
+            "chance_loss": round(CHANCE_LOSS, 4),
+            "load_1min_before": round(load_before, 2),
+            "load_1min_after": round(load(), 2),
+            "machine": machine(),
+        },
+    )
 
 
 def main() -> None:

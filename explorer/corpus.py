@@ -173,8 +173,12 @@ def _build_wiki() -> Corpus:
         if len(sentences) >= 2:
             documents.append(sentences)
             titles.append(entry.get("title") or title)
-    return Corpus("wiki", documents, titles,
-                  layout="Wikipedia lead sections of the vital articles (CC BY-SA 4.0), split with nupunkt")
+    return Corpus(
+        "wiki",
+        documents,
+        titles,
+        layout="Wikipedia lead sections of the vital articles (CC BY-SA 4.0), split with nupunkt",
+    )
 
 
 def _build_kjv() -> Corpus:
@@ -203,8 +207,9 @@ def _build_news() -> Corpus:
         if len(sentences) >= 2:
             documents.append(sentences)
             titles.append(f"ABC news article {number}")
-    return Corpus("news", documents, titles,
-                  layout="ABC news articles (the Lee corpus in gensim's test data), split with nupunkt")
+    return Corpus(
+        "news", documents, titles, layout="ABC news articles (the Lee corpus in gensim's test data), split with nupunkt"
+    )
 
 
 _BUILDERS: dict[str, tuple[str, Callable[[], Corpus]]] = {
@@ -265,7 +270,7 @@ CORPORA: dict[str, Callable[[], Corpus]] = {
 DEFAULT_CORPUS = "sotu"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_corpus(name: str = DEFAULT_CORPUS) -> Corpus:
     """A named corpus, prepared once per process (and once per machine for the disk-cached ones).
 
@@ -380,9 +385,7 @@ def corpus_from_bytes(data: bytes, name: str = "uploaded file") -> Corpus:
     if not data or not data.strip():
         raise CorpusError("The file is empty.")
     if len(data) > MAX_CORPUS_BYTES:
-        raise CorpusError(
-            f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_CORPUS_BYTES // 2**20} MB."
-        )
+        raise CorpusError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_CORPUS_BYTES // 2**20} MB.")
     return corpus_from_text(decode_text(data), name)
 
 

@@ -26,11 +26,15 @@ def is_delta_folder(path: Path) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
 
-def save_delta(model, out_dir: Path, base: str, frozen: tuple[str, ...] = FROZEN_BY_DEFAULT, info: dict | None = None) -> Path:
+def save_delta(
+    model, out_dir: Path, base: str, frozen: tuple[str, ...] = FROZEN_BY_DEFAULT, info: dict | None = None
+) -> Path:
     """Write every tensor of `model` except the frozen ones, in fp16 shards, with a manifest."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items() if k not in frozen}
+    state = {
+        k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items() if k not in frozen
+    }
     shards, current, size = [], {}, 0
     for key in sorted(state):
         nbytes = state[key].numel() * 2
@@ -45,8 +49,14 @@ def save_delta(model, out_dir: Path, base: str, frozen: tuple[str, ...] = FROZEN
         name = f"delta-{i:02d}.safetensors"
         save_file(shard, str(out_dir / name))
         names.append(name)
-    manifest = {"base": base, "dtype": "float16", "frozen": list(frozen), "shards": names,
-                "config": model.config.to_dict(), "info": info or {}}
+    manifest = {
+        "base": base,
+        "dtype": "float16",
+        "frozen": list(frozen),
+        "shards": names,
+        "config": model.config.to_dict(),
+        "info": info or {},
+    }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return out_dir
 

@@ -33,7 +33,11 @@ def resolve_device(requested: str = "auto") -> DeviceChoice:
             return DeviceChoice(torch.device("mps"), requested)
         return DeviceChoice(torch.device("cpu"), requested)
     if key == "cuda" and not torch.cuda.is_available():
-        return DeviceChoice(torch.device("cpu"), requested, "No CUDA GPU is available here, so the model runs on the CPU.")
+        return DeviceChoice(
+            torch.device("cpu"), requested, "No CUDA GPU is available here, so the model runs on the CPU."
+        )
     if key == "mps" and not _mps_available():
-        return DeviceChoice(torch.device("cpu"), requested, "Apple MPS is not available here, so the model runs on the CPU.")
+        return DeviceChoice(
+            torch.device("cpu"), requested, "Apple MPS is not available here, so the model runs on the CPU."
+        )
     return DeviceChoice(torch.device(key), requested)

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from explorer.encoding import DEFAULT_MAX_LENGTH
-from explorer.models import LoadedModel
 from explorer.labels import LABEL_NAMES
+from explorer.models import LoadedModel
 from explorer.nsp import log_softmax, score_pairs
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -172,4 +172,3 @@ def evaluate_pairs(
 ) -> EvalReport:
     logits = score_pairs(loaded, [(p.a, p.b) for p in pairs], max_length=max_length, batch_size=batch_size)
     return report_from_logits(logits, np.array([p.label for p in pairs]))
-

@@ -115,7 +115,7 @@ def _offline() -> bool:
 def _load_config(location: str, source: str):
     try:
         return AutoConfig.from_pretrained(location, trust_remote_code=False)
-    except Exception as err:  # noqa: BLE001 - every failure becomes one clear message
+    except Exception as err:
         hint = (
             " The Hugging Face hub cannot be reached from here (offline mode), so only local folders and"
             " models already in the local cache work."
@@ -147,14 +147,17 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(UNTRAINED_HEAD_SEED)
             model, info = BertForNextSentencePrediction.from_pretrained(
-                location, use_safetensors=True, trust_remote_code=False, output_loading_info=True,
+                location,
+                use_safetensors=True,
+                trust_remote_code=False,
+                output_loading_info=True,
                 dtype=torch.float32,  # fp16 or bf16 checkpoints still compute (and display) in fp32
             )
         tokenizer = BertTokenizerFast.from_pretrained(location)
         if delta_folder is not None:
             apply_delta(model, delta_folder)
             info = {"missing_keys": []}  # the stored tensors include the trained head
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise ModelLoadError(
             f"Could not load {source!r} as a BERT model with safetensors weights: {err.__class__.__name__}: {err}"
         ) from err

@@ -56,7 +56,9 @@ def shuffle_b_words(b: str, seed: int) -> str:
     return " ".join(shuffled)
 
 
-def perturb(kind: str, a: str, b: str, corpus: Corpus | None = None, doc_a: int | None = None, seed: int = 0) -> Perturbed:
+def perturb(
+    kind: str, a: str, b: str, corpus: Corpus | None = None, doc_a: int | None = None, seed: int = 0
+) -> Perturbed:
     if kind == "swap":
         return Perturbed(kind, *swap_ab(a, b))
     if kind == "replace_b":

@@ -73,17 +73,30 @@ def cross_entropy_curve(p_true: float, loss: float, label_name: str) -> go.Figur
     """CE = -log p over p in (0, 1), with the current pair and the chance level ln 2 marked."""
     p = np.linspace(0.005, 1.0, 400)
     fig = go.Figure(
-        go.Scatter(x=p, y=-np.log(p), mode="lines", line=dict(color="#374151", width=2),
-                   hovertemplate="p = %{x:.3f}<br>-log p = %{y:.3f}<extra></extra>")
+        go.Scatter(
+            x=p,
+            y=-np.log(p),
+            mode="lines",
+            line=dict(color="#374151", width=2),
+            hovertemplate="p = %{x:.3f}<br>-log p = %{y:.3f}<extra></extra>",
+        )
     )
-    fig.add_hline(y=CHANCE_LOSS, line_dash="dash", line_color="#9ca3af",
-                  annotation_text=f"chance: ln 2 = {CHANCE_LOSS:.4f}", annotation_position="top right")
+    fig.add_hline(
+        y=CHANCE_LOSS,
+        line_dash="dash",
+        line_color="#9ca3af",
+        annotation_text=f"chance: ln 2 = {CHANCE_LOSS:.4f}",
+        annotation_position="top right",
+    )
     fig.add_vline(x=0.5, line_dash="dot", line_color="#d1d5db")
     fig.add_trace(
         go.Scatter(
-            x=[p_true], y=[loss], mode="markers+text", marker=dict(size=14, color=LABEL_COLORS[label_name],
-                                                                 line=dict(color="#111827", width=1.5)),
-            text=[f"this pair: p={p_true:.4f}, CE={loss:.4f}"], textposition="top right",
+            x=[p_true],
+            y=[loss],
+            mode="markers+text",
+            marker=dict(size=14, color=LABEL_COLORS[label_name], line=dict(color="#111827", width=1.5)),
+            text=[f"this pair: p={p_true:.4f}, CE={loss:.4f}"],
+            textposition="top right",
             hovertemplate=f"p({label_name}) = %{{x:.6f}}<br>CE = %{{y:.6f}}<extra></extra>",
         )
     )
@@ -103,8 +116,14 @@ def vector_heatmap(vector, title: str, columns: int = 32, zmax: float | None = N
     limit = zmax or float(np.nanpercentile(np.abs(v), 98)) or 1.0
     fig = go.Figure(
         go.Heatmap(
-            z=grid.reshape(rows, columns), customdata=index, colorscale="RdBu", zmid=0, zmin=-limit, zmax=limit,
-            hovertemplate="dim %{customdata}: %{z:.4f}<extra></extra>", colorbar=dict(thickness=10),
+            z=grid.reshape(rows, columns),
+            customdata=index,
+            colorscale="RdBu",
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            hovertemplate="dim %{customdata}: %{z:.4f}<extra></extra>",
+            colorbar=dict(thickness=10),
         )
     )
     fig.update_xaxes(showticklabels=False, showgrid=False)
@@ -118,12 +137,27 @@ def embedding_norms(tokens: list[str], roles: list[str], norms: dict[str, np.nda
     fig = go.Figure()
     styles = {"token": "#8b5cf6", "position": "#14b8a6", "segment": "#f59e0b"}
     for part, color in styles.items():
-        fig.add_trace(go.Bar(x=x, y=norms[part], name=f"{part} embedding", marker_color=color,
-                             hovertemplate=f"%{{x}}<br>|{part}| = %{{y:.3f}}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=x, y=norms["sum"], name="|sum|", mode="markers",
-                             marker=dict(symbol="diamond", size=9, color=[ROLE_COLORS[r] for r in roles],
-                                         line=dict(color="#111827", width=1)),
-                             hovertemplate="%{x}<br>|token + position + segment| = %{y:.3f}<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=norms[part],
+                name=f"{part} embedding",
+                marker_color=color,
+                hovertemplate=f"%{{x}}<br>|{part}| = %{{y:.3f}}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=norms["sum"],
+            name="|sum|",
+            mode="markers",
+            marker=dict(
+                symbol="diamond", size=9, color=[ROLE_COLORS[r] for r in roles], line=dict(color="#111827", width=1)
+            ),
+            hovertemplate="%{x}<br>|token + position + segment| = %{y:.3f}<extra></extra>",
+        )
+    )
     _layout(fig, "L2 norm of each part of the input embedding, per token", height=340)
     fig.update_layout(barmode="group", showlegend=True, legend=dict(orientation="h", y=-0.3))
     fig.update_xaxes(tickangle=-45)
@@ -135,9 +169,16 @@ def embedding_heatmap(tokens: list[str], matrix: np.ndarray, title: str, dims: i
     m = np.asarray(matrix)[:, :dims]
     limit = float(np.abs(m).max()) or 1.0
     fig = go.Figure(
-        go.Heatmap(z=m, y=[f"{i}: {t}" for i, t in enumerate(tokens)], colorscale="RdBu", zmid=0,
-                   zmin=-limit, zmax=limit, colorbar=dict(thickness=10),
-                   hovertemplate="%{y}<br>dim %{x}: %{z:.4f}<extra></extra>")
+        go.Heatmap(
+            z=m,
+            y=[f"{i}: {t}" for i, t in enumerate(tokens)],
+            colorscale="RdBu",
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            colorbar=dict(thickness=10),
+            hovertemplate="%{y}<br>dim %{x}: %{z:.4f}<extra></extra>",
+        )
     )
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(title=f"dimension (first {m.shape[1]})", showgrid=False)
@@ -161,9 +202,16 @@ def confusion_matrix(counts, title: str = "confusion matrix") -> go.Figure:
     """Rows: true label; columns: predicted label."""
     counts = np.asarray(counts)
     fig = go.Figure(
-        go.Heatmap(z=counts, x=[f"predicted {n}" for n in LABEL_NAMES], y=[f"true {n}" for n in LABEL_NAMES],
-                   colorscale="Blues", showscale=False, text=counts, texttemplate="%{text}",
-                   hovertemplate="%{y}, %{x}: %{z}<extra></extra>")
+        go.Heatmap(
+            z=counts,
+            x=[f"predicted {n}" for n in LABEL_NAMES],
+            y=[f"true {n}" for n in LABEL_NAMES],
+            colorscale="Blues",
+            showscale=False,
+            text=counts,
+            texttemplate="%{text}",
+            hovertemplate="%{y}, %{x}: %{z}<extra></extra>",
+        )
     )
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False, side="top")
@@ -174,14 +222,30 @@ def reliability_diagram(bins, ece: float) -> go.Figure:
     """Accuracy against confidence per bin; a calibrated model lies on the diagonal."""
     mids = [(b.low + b.high) / 2 for b in bins]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dash", color="#9ca3af"),
-                             hoverinfo="skip"))
-    fig.add_trace(go.Bar(x=mids, y=[b.accuracy for b in bins], width=[b.high - b.low for b in bins],
-                         marker_color="#60a5fa", opacity=0.8, customdata=[[b.count, b.confidence] for b in bins],
-                         hovertemplate="confidence %{customdata[1]:.3f}<br>accuracy %{y:.3f}<br>"
-                                       "%{customdata[0]} pairs<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[b.confidence for b in bins], y=[b.accuracy for b in bins], mode="markers",
-                             marker=dict(color="#1d4ed8", size=8), hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dash", color="#9ca3af"), hoverinfo="skip")
+    )
+    fig.add_trace(
+        go.Bar(
+            x=mids,
+            y=[b.accuracy for b in bins],
+            width=[b.high - b.low for b in bins],
+            marker_color="#60a5fa",
+            opacity=0.8,
+            customdata=[[b.count, b.confidence] for b in bins],
+            hovertemplate="confidence %{customdata[1]:.3f}<br>accuracy %{y:.3f}<br>"
+            "%{customdata[0]} pairs<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[b.confidence for b in bins],
+            y=[b.accuracy for b in bins],
+            mode="markers",
+            marker=dict(color="#1d4ed8", size=8),
+            hoverinfo="skip",
+        )
+    )
     fig.update_xaxes(range=[0, 1], title="confidence (probability of the predicted label)")
     fig.update_yaxes(range=[0, 1.05], title="accuracy")
     return _layout(fig, f"reliability diagram · ECE = {ece:.4f}", height=340)

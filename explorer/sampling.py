@@ -256,7 +256,7 @@ def token_table(corpus: Corpus, tokenizer) -> TokenTable:
 class _Segment:
     """Sentences [start, stop) of one document, and how many tokens truncation cut at each end."""
 
-    __slots__ = ("doc", "start", "stop", "n_tokens", "cut_front", "cut_back")
+    __slots__ = ("cut_back", "cut_front", "doc", "n_tokens", "start", "stop")
 
     def __init__(self, doc: int, start: int, stop: int, n_tokens: int):
         self.doc, self.start, self.stop, self.n_tokens = doc, start, stop, n_tokens
@@ -361,7 +361,7 @@ def similar_documents(corpus: Corpus, candidates: list[list[int]], k: int = SIMI
         pool = np.asarray(cands)
         pool_rows = rows[pool].T.tocsc()
         for start in range(0, len(docs), 512):
-            block = docs[start:start + 512]
+            block = docs[start : start + 512]
             scores = (rows[block] @ pool_rows).toarray()
             for i, doc in enumerate(block):
                 row = scores[i]

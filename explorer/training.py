@@ -21,9 +21,9 @@ import platform
 import threading
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -119,13 +119,17 @@ class TrainConfig:
         if not 0.0 <= float(self.hard_negatives) <= 1.0:
             out.append(f"Hard negatives is a share of the NotNext pairs, from 0 to 1 (got {self.hard_negatives}).")
         if not 0.0 <= float(self.similar_negatives) <= 1.0:
-            out.append(f"Similar negatives is a share of the NotNext pairs, from 0 to 1 (got {self.similar_negatives}).")
+            out.append(
+                f"Similar negatives is a share of the NotNext pairs, from 0 to 1 (got {self.similar_negatives})."
+            )
         if not 0.0 < self.not_next_share < 1.0:
             out.append(f"NotNext share must lie strictly between 0 and 1 (got {self.not_next_share}).")
         if self.mode not in MODES:
             out.append(f"Pair mode must be one of {', '.join(MODES)} (got {self.mode!r}).")
         if self.train_what not in ("head", "pooler", "full", "scratch") and not self._top_k_ok():
-            out.append(f"What to train must be head, pooler, top-K (K a number, e.g. top-2), full or scratch (got {self.train_what!r}).")
+            out.append(
+                f"What to train must be head, pooler, top-K (K a number, e.g. top-2), full or scratch (got {self.train_what!r})."
+            )
         if self.train_what == "scratch":
             if not 1 <= self.scratch_layers <= 12:
                 out.append(f"A scratch model needs 1 to 12 layers (got {self.scratch_layers}).")
@@ -149,7 +153,9 @@ class TrainConfig:
         if self.bf16 not in BF16_CHOICES:
             out.append(f"bf16 must be auto, on or off (got {self.bf16!r}).")
         if self.extra_corpus and not _known_corpus(self.extra_corpus):
-            out.append(f"Extra training corpus {self.extra_corpus!r} is not a known corpus name (e.g. kjv, or sotu+kjv).")
+            out.append(
+                f"Extra training corpus {self.extra_corpus!r} is not a known corpus name (e.g. kjv, or sotu+kjv)."
+            )
         if self.max_seconds is not None and self.max_seconds <= 0:
             out.append(f"Time limit must be positive (got {self.max_seconds}).")
         if not 0.0 <= self.weight_decay < 1.0 or self.grad_clip < 0:
@@ -162,7 +168,7 @@ class TrainConfig:
         except ValueError:
             return False
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         problems = self.problems()
         if problems:
             raise TrainConfigError(" ".join(problems))
@@ -172,7 +178,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -183,19 +189,50 @@ PRESETS: dict[str, TrainConfig] = {
     # but the word embeddings stay fixed, which halves the optimizer's work; the fresh head gets ~10x the lr.
     # No dropout: in a one-minute run it only slows learning. 512 held-out pairs keep accuracy within ~2%.
     "quick demo": TrainConfig(
-        steps=300, batch_size=32, lr=1.5e-4, head_lr=1e-3, warmup=0.05, max_length=32, mode="sentences",
-        train_what="full", freeze_word_embeddings=True, dropout=0.0, eval_every=100, eval_pairs=512,
+        steps=300,
+        batch_size=32,
+        lr=1.5e-4,
+        head_lr=1e-3,
+        warmup=0.05,
+        max_length=32,
+        mode="sentences",
+        train_what="full",
+        freeze_word_embeddings=True,
+        dropout=0.0,
+        eval_every=100,
+        eval_pairs=512,
         max_seconds=60.0,
     ),
     # BERT's chunks give B more context to judge by; ten minutes of the same recipe.
     "longer run": TrainConfig(
-        steps=1500, batch_size=32, lr=1e-4, head_lr=1e-3, warmup=0.05, max_length=64, mode="bert",
-        train_what="full", freeze_word_embeddings=True, dropout=0.0, eval_every=150, eval_pairs=512,
+        steps=1500,
+        batch_size=32,
+        lr=1e-4,
+        head_lr=1e-3,
+        warmup=0.05,
+        max_length=64,
+        mode="bert",
+        train_what="full",
+        freeze_word_embeddings=True,
+        dropout=0.0,
+        eval_every=150,
+        eval_pairs=512,
         max_seconds=600.0,
     ),
     "tiny from scratch": TrainConfig(
-        steps=300, batch_size=32, lr=1e-3, warmup=0.1, max_length=64, mode="sentences", train_what="scratch",
-        scratch_layers=2, scratch_hidden=128, scratch_heads=2, mlm_too=True, eval_every=25, eval_pairs=256,
+        steps=300,
+        batch_size=32,
+        lr=1e-3,
+        warmup=0.1,
+        max_length=64,
+        mode="sentences",
+        train_what="scratch",
+        scratch_layers=2,
+        scratch_hidden=128,
+        scratch_heads=2,
+        mlm_too=True,
+        eval_every=25,
+        eval_pairs=256,
     ),
 }
 
@@ -315,9 +352,16 @@ def make_sampler(corpus, tokenizer, config: TrainConfig, seed: int):
     from explorer.sampling import PairSampler
 
     return PairSampler(
-        corpus, tokenizer, mode=config.mode, max_length=config.max_length, not_next_share=config.not_next_share,
-        hard_negatives=config.hard_negatives, short_seq_prob=config.short_seq_prob, seed=seed,
-        same_source_negatives=config.same_source_negatives, similar_negatives=config.similar_negatives,
+        corpus,
+        tokenizer,
+        mode=config.mode,
+        max_length=config.max_length,
+        not_next_share=config.not_next_share,
+        hard_negatives=config.hard_negatives,
+        short_seq_prob=config.short_seq_prob,
+        seed=seed,
+        same_source_negatives=config.same_source_negatives,
+        similar_negatives=config.similar_negatives,
     )
 
 
@@ -329,7 +373,9 @@ def pairs_to_batch(pairs, tokenizer) -> dict[str, torch.Tensor]:
     return batch
 
 
-def mask_for_mlm(batch: dict[str, torch.Tensor], tokenizer, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_for_mlm(
+    batch: dict[str, torch.Tensor], tokenizer, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's masking: 15% of real tokens are predicted; of those 80% -> [MASK], 10% random, 10% kept."""
     ids = batch["input_ids"]
     special = (ids == tokenizer.cls_token_id) | (ids == tokenizer.sep_token_id) | (batch["attention_mask"] == 0)
@@ -350,9 +396,13 @@ def build_scratch_model(config: TrainConfig, vocab_size: int) -> BertForPreTrain
     """A tiny BERT with random weights: MLM head + NSP head, like BERT pretraining, only small."""
     hidden = config.scratch_hidden
     bert_config = BertConfig(
-        vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=config.scratch_layers,
-        num_attention_heads=config.scratch_heads, intermediate_size=4 * hidden,
-        max_position_embeddings=MAX_POSITIONS, type_vocab_size=2,
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=config.scratch_layers,
+        num_attention_heads=config.scratch_heads,
+        intermediate_size=4 * hidden,
+        max_position_embeddings=MAX_POSITIONS,
+        type_vocab_size=2,
     )
     return BertForPreTraining(bert_config)
 
@@ -556,14 +606,19 @@ class Trainer:
             self.log.append(event.to_dict())
             return event
 
-        yield emit(StartEvent(
-            total_steps=config.steps, device=str(self.device), bf16=self.use_bf16,
-            trainable_params=sum(p.numel() for p in trainable),
-            total_params=sum(p.numel() for p in self.model.parameters()),
-            train_documents=len(self.train_corpus.documents), heldout_documents=len(self.heldout_corpus.documents),
-            eval_pairs=sum(b["labels"].numel() for b in self.eval_batches),
-            chance_loss=binary_entropy(config.not_next_share),  # ln 2 for a 50/50 prior
-        ))
+        yield emit(
+            StartEvent(
+                total_steps=config.steps,
+                device=str(self.device),
+                bf16=self.use_bf16,
+                trainable_params=sum(p.numel() for p in trainable),
+                total_params=sum(p.numel() for p in self.model.parameters()),
+                train_documents=len(self.train_corpus.documents),
+                heldout_documents=len(self.heldout_corpus.documents),
+                eval_pairs=sum(b["labels"].numel() for b in self.eval_batches),
+                chance_loss=binary_entropy(config.not_next_share),  # ln 2 for a 50/50 prior
+            )
+        )
         start = time.perf_counter()
         eval_seconds = 0.0
         pending: list[tuple[int, float, torch.Tensor]] = []  # (step, lr, stacked losses) not yet read
@@ -611,27 +666,29 @@ class Trainer:
                 schedule.step()
                 self.step += 1
                 mlm_part = mlm.detach() if mlm is not None else torch.zeros((), device=self.device)
-                pending.append((self.step, lr, torch.stack([total.detach().float(), nsp.detach().float(), mlm_part.float()])))
+                pending.append(
+                    (self.step, lr, torch.stack([total.detach().float(), nsp.detach().float(), mlm_part.float()]))
+                )
                 if len(pending) >= flush_every:
                     yield from flush()
                 if self.step % config.eval_every == 0 and self.step < config.steps:
                     yield from flush()
                     yield run_eval()
-        except Exception as err:  # noqa: BLE001 - any failure ends the run cleanly; the curve so far is kept
+        except Exception as err:
             status = "error"
             if isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower():
-                message = (
-                    f"Out of memory at step {self.step + 1}: lower the batch size or max sequence length. ({err})"
-                )
+                message = f"Out of memory at step {self.step + 1}: lower the batch size or max sequence length. ({err})"
             else:
                 message = f"Training failed at step {self.step + 1}: {err.__class__.__name__}: {err}"
             pending.clear()
         if status != "error":
             yield from flush()
-            if self.step > 0 and (not self.log or self.log[-1].get("kind") != "eval" or self.log[-1]["step"] != self.step):
+            if self.step > 0 and (
+                not self.log or self.log[-1].get("kind") != "eval" or self.log[-1]["step"] != self.step
+            ):
                 try:
                     yield run_eval()
-                except Exception as err:  # noqa: BLE001
+                except Exception as err:
                     status, message = "error", f"Final evaluation failed: {err.__class__.__name__}: {err}"
         self.model.eval()
         yield emit(EndEvent(status, self.step, time.perf_counter() - start, message))
@@ -639,7 +696,18 @@ class Trainer:
 
 # --- checkpoint -----------------------------------------------------------------------------------------
 
-LOG_COLUMNS = ("kind", "step", "loss", "nsp_loss", "mlm_loss", "lr", "elapsed", "steps_per_s", "heldout_loss", "accuracy")
+LOG_COLUMNS = (
+    "kind",
+    "step",
+    "loss",
+    "nsp_loss",
+    "mlm_loss",
+    "lr",
+    "elapsed",
+    "steps_per_s",
+    "heldout_loss",
+    "accuracy",
+)
 
 
 def _write_log(log: list[dict], handle) -> None:

@@ -39,8 +39,12 @@ def curves(log: list[dict], window: int = 20) -> dict[str, list]:
 
 def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left"), height=height, margin=dict(l=50, r=20, t=50, b=40),
-        font=FONT, plot_bgcolor="white", paper_bgcolor="white",
+        title=dict(text=title, x=0.0, xanchor="left"),
+        height=height,
+        margin=dict(l=50, r=20, t=50, b=40),
+        font=FONT,
+        plot_bgcolor="white",
+        paper_bgcolor="white",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
         uirevision="training",  # keep the student's zoom while the chart refreshes
     )
@@ -58,18 +62,49 @@ def loss_figure(log: list[dict], total_steps: int | None = None, window: int = 2
     with_mlm = any(v is not None for v in c["mlm_loss"])
     if with_mlm:
         # Scratch pretraining: total = MLM + NSP, as BERT adds them; each part gets its own curve.
-        fig.add_scatter(x=c["step"], y=moving_average(c["mlm_loss"], window), name="MLM (avg)", mode="lines",
-                        line=dict(color=MLM_COLOR, width=1.5))
-        fig.add_scatter(x=c["step"], y=moving_average(c["nsp_loss"], window), name="NSP (avg)", mode="lines",
-                        line=dict(color=NSP_COLOR, width=1.5))
-    fig.add_scatter(x=c["step"], y=c["loss"], name="total loss per step" if with_mlm else "training loss per step",
-                    mode="lines", line=dict(color=TRAIN_COLOR, width=1))
-    fig.add_scatter(x=c["step"], y=c["loss_avg"], name=f"moving average ({window} steps)", mode="lines",
-                    line=dict(color=AVERAGE_COLOR, width=2))
-    fig.add_scatter(x=c["eval_step"], y=c["heldout_loss"], name="held-out NSP loss", mode="lines+markers",
-                    line=dict(color=HELDOUT_COLOR, width=2), marker=dict(size=7))
-    fig.add_hline(y=chance, line_dash="dash", line_color="#6b7280", annotation_text=f"chance: {chance_text(chance)}",
-                  annotation_position="bottom right")
+        fig.add_scatter(
+            x=c["step"],
+            y=moving_average(c["mlm_loss"], window),
+            name="MLM (avg)",
+            mode="lines",
+            line=dict(color=MLM_COLOR, width=1.5),
+        )
+        fig.add_scatter(
+            x=c["step"],
+            y=moving_average(c["nsp_loss"], window),
+            name="NSP (avg)",
+            mode="lines",
+            line=dict(color=NSP_COLOR, width=1.5),
+        )
+    fig.add_scatter(
+        x=c["step"],
+        y=c["loss"],
+        name="total loss per step" if with_mlm else "training loss per step",
+        mode="lines",
+        line=dict(color=TRAIN_COLOR, width=1),
+    )
+    fig.add_scatter(
+        x=c["step"],
+        y=c["loss_avg"],
+        name=f"moving average ({window} steps)",
+        mode="lines",
+        line=dict(color=AVERAGE_COLOR, width=2),
+    )
+    fig.add_scatter(
+        x=c["eval_step"],
+        y=c["heldout_loss"],
+        name="held-out NSP loss",
+        mode="lines+markers",
+        line=dict(color=HELDOUT_COLOR, width=2),
+        marker=dict(size=7),
+    )
+    fig.add_hline(
+        y=chance,
+        line_dash="dash",
+        line_color="#6b7280",
+        annotation_text=f"chance: {chance_text(chance)}",
+        annotation_position="bottom right",
+    )
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
     fig.update_yaxes(title="cross-entropy (nats)", rangemode="tozero")
@@ -80,11 +115,18 @@ def accuracy_figure(log: list[dict], total_steps: int | None = None, height: int
     """Held-out NSP accuracy at each evaluation, with the 50% a coin would get."""
     c = curves(log)
     fig = go.Figure()
-    fig.add_scatter(x=c["eval_step"], y=c["accuracy"], name="held-out accuracy", mode="lines+markers",
-                    line=dict(color=ACCURACY_COLOR, width=2), marker=dict(size=7),
-                    hovertemplate="step %{x}<br>accuracy %{y:.1%}<extra></extra>")
-    fig.add_hline(y=0.5, line_dash="dash", line_color="#6b7280", annotation_text="chance: 50%",
-                  annotation_position="bottom right")
+    fig.add_scatter(
+        x=c["eval_step"],
+        y=c["accuracy"],
+        name="held-out accuracy",
+        mode="lines+markers",
+        line=dict(color=ACCURACY_COLOR, width=2),
+        marker=dict(size=7),
+        hovertemplate="step %{x}<br>accuracy %{y:.1%}<extra></extra>",
+    )
+    fig.add_hline(
+        y=0.5, line_dash="dash", line_color="#6b7280", annotation_text="chance: 50%", annotation_position="bottom right"
+    )
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
     fig.update_yaxes(title="accuracy", range=[0, 1], tickformat=".0%")

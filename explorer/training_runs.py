@@ -93,8 +93,13 @@ class TrainingRun:
 
 
 class RunManager:
-    def __init__(self, max_runs: int | None = None, heartbeat_timeout: float | None = None, checkpoint_root=None,
-                 max_checkpoints: int | None = None):
+    def __init__(
+        self,
+        max_runs: int | None = None,
+        heartbeat_timeout: float | None = None,
+        checkpoint_root=None,
+        max_checkpoints: int | None = None,
+    ):
         self.max_runs = max_runs or _env_number(MAX_RUNS_ENV, DEFAULT_MAX_RUNS, int)
         self.heartbeat_timeout = heartbeat_timeout or _env_number(TIMEOUT_ENV, DEFAULT_HEARTBEAT_TIMEOUT, float)
         self.max_checkpoints = max_checkpoints or _env_number(MAX_CHECKPOINTS_ENV, DEFAULT_MAX_CHECKPOINTS, int)
@@ -122,7 +127,9 @@ class RunManager:
             stale = self._forget_stale()
             mine = self._runs.get(session_id)
             if mine is not None and mine.active:
-                raise RunRefused("A training run is already going in this browser tab: stop it before starting another.")
+                raise RunRefused(
+                    "A training run is already going in this browser tab: stop it before starting another."
+                )
             busy = sum(run.active for run in self._runs.values())
             if busy >= self.max_runs:
                 raise RunRefused(
@@ -130,12 +137,15 @@ class RunManager:
                     f"({MAX_RUNS_ENV}={self.max_runs}), so that every run stays fast. Try again when a run "
                     "finishes (usually a minute or two); the rest of the page works meanwhile."
                 )
-            run = TrainingRun(run_id=time.strftime("run-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6],
-                              session_id=session_id, config=config)
+            run = TrainingRun(
+                run_id=time.strftime("run-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6], session_id=session_id, config=config
+            )
             self._runs[session_id] = run
         for old in stale:
             self._delete_checkpoint(old)
-        run.thread = threading.Thread(target=self._work, args=(run, corpus), name=f"nsp-train-{run.run_id}", daemon=True)
+        run.thread = threading.Thread(
+            target=self._work, args=(run, corpus), name=f"nsp-train-{run.run_id}", daemon=True
+        )
         run.thread.start()
         return run
 
@@ -176,8 +186,12 @@ class RunManager:
     def _delete_folder(self, folder: Path) -> None:
         """Delete a checkpoint folder, but only a run-* folder directly under this manager's root."""
         root = self._root().resolve()
-        if (folder.name.startswith(RUN_PREFIX) and not folder.is_symlink() and folder.is_dir()
-                and folder.resolve().parent == root):
+        if (
+            folder.name.startswith(RUN_PREFIX)
+            and not folder.is_symlink()
+            and folder.is_dir()
+            and folder.resolve().parent == root
+        ):
             shutil.rmtree(folder, ignore_errors=True)  # a half-deleted folder is still better than a crash
 
     def _prune_checkpoints(self) -> None:
@@ -186,18 +200,23 @@ class RunManager:
         with self._lock:
             runs = {run.run_id: run for run in self._runs.values()}
         try:
-            folders = [p for p in root.iterdir() if p.name.startswith(RUN_PREFIX) and p.is_dir()
-                       and not (p.name in runs and runs[p.name].active)]
+            folders = [
+                p
+                for p in root.iterdir()
+                if p.name.startswith(RUN_PREFIX) and p.is_dir() and not (p.name in runs and runs[p.name].active)
+            ]
             folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         except OSError:  # e.g. another thread deleted a folder meanwhile: prune next time
             return
-        for folder in folders[self.max_checkpoints:]:
+        for folder in folders[self.max_checkpoints :]:
             self._delete_folder(folder)
             run = runs.get(folder.name)
             if run is not None:  # its page still shows it: say why the model is gone
                 run.checkpoint = None
-                run.message = (f"{run.message} Its checkpoint was deleted to make room for newer runs "
-                               f"({MAX_CHECKPOINTS_ENV}={self.max_checkpoints}).").strip()
+                run.message = (
+                    f"{run.message} Its checkpoint was deleted to make room for newer runs "
+                    f"({MAX_CHECKPOINTS_ENV}={self.max_checkpoints})."
+                ).strip()
 
     def _work(self, run: TrainingRun, corpus) -> None:
         # Whatever fails, the finally block ends the run: a run stuck "running" would hold a slot (with
@@ -217,20 +236,30 @@ class RunManager:
             status, message = end.get("status", "error"), end.get("message", "")
             if trainer.step > 0 and not abandoned and not run.forgotten:
                 try:
-                    run.checkpoint = save_checkpoint(trainer.model, trainer.tokenizer, self._root() / run.run_id,
-                                                     run.config, trainer.log)
-                except Exception as err:  # noqa: BLE001
+                    run.checkpoint = save_checkpoint(
+                        trainer.model, trainer.tokenizer, self._root() / run.run_id, run.config, trainer.log
+                    )
+                except Exception as err:
                     message = f"{message} Saving the checkpoint failed: {err}".strip()
                     end["message"] = message
             if abandoned:
                 status = "abandoned"
-                message = f"Stopped at step {trainer.step}: the page stopped checking in for {self.heartbeat_timeout:g} s."
-        except Exception as err:  # noqa: BLE001 - every failure becomes a message on the page
+                message = (
+                    f"Stopped at step {trainer.step}: the page stopped checking in for {self.heartbeat_timeout:g} s."
+                )
+        except Exception as err:
             status = "error"
             message = str(err) if isinstance(err, ValueError) else f"{err.__class__.__name__}: {err}"
             if not end:  # the page shows the run's end from its events
-                run.add({"kind": "end", "status": "error", "step": getattr(trainer, "step", 0),
-                         "elapsed": 0.0, "message": message})
+                run.add(
+                    {
+                        "kind": "end",
+                        "status": "error",
+                        "step": getattr(trainer, "step", 0),
+                        "elapsed": 0.0,
+                        "message": message,
+                    }
+                )
         finally:
             with self._lock:  # together with reset(): exactly one of the two sees the run end after it was forgotten
                 run.message, run.status = message, status

@@ -67,8 +67,18 @@ MAX_LENGTH = 128  # BERT's default max_seq_length
 EVERYDAY = ROOT / "explorer" / "data" / "everyday_pairs.csv"
 
 # Candidate recipes for the sweep: what differs between them, on top of COMMON.
-COMMON = ["--corpus", TRAIN_CORPUS, "--max-length", str(MAX_LENGTH), "--freeze-word-embeddings",
-          "--bf16", "auto", "--no-time-limit", "--eval-every", "100"]
+COMMON = [
+    "--corpus",
+    TRAIN_CORPUS,
+    "--max-length",
+    str(MAX_LENGTH),
+    "--freeze-word-embeddings",
+    "--bf16",
+    "auto",
+    "--no-time-limit",
+    "--eval-every",
+    "100",
+]
 CANDIDATES = {
     "bert-full-lr5e-5": ["--mode", "bert", "--train", "full", "--lr", "5e-5", "--head-lr", "1e-3"],
     "bert-full-lr1e-4": ["--mode", "bert", "--train", "full", "--lr", "1e-4", "--head-lr", "1e-3"],
@@ -76,22 +86,46 @@ CANDIDATES = {
     "bert-top3-lr1e-4": ["--mode", "bert", "--train", "top-3", "--lr", "1e-4", "--head-lr", "1e-3"],
     # Half of the NotNext B from A's own document (not adjacent): topic alone cannot tell those apart,
     # so the model has to use coherence. Added after the first build's King James Bible result (52%).
-    "bert-full-lr1e-4-hard50": ["--mode", "bert", "--train", "full", "--lr", "1e-4", "--head-lr", "1e-3",
-                                "--hard-negatives", "0.5"],
+    "bert-full-lr1e-4-hard50": [
+        "--mode",
+        "bert",
+        "--train",
+        "full",
+        "--lr",
+        "1e-4",
+        "--head-lr",
+        "1e-3",
+        "--hard-negatives",
+        "0.5",
+    ],
 }
 SWEPT = ("bert-full-lr5e-5", "bert-full-lr1e-4", "sentences-full-lr1e-4", "bert-top3-lr1e-4")
 # Step 4: from the calibrated step-3 model, a gentler learning rate; as many steps as 2 CPU cores run
 # in about 80 minutes (batch 32, 1.3 steps/s).
-REFINE = ["--mode", "bert", "--train", "full", "--lr", "3e-5", "--head-lr", "1e-4", "--same-source-negatives",
-          "--eval-every", "500"]
+REFINE = [
+    "--mode",
+    "bert",
+    "--train",
+    "full",
+    "--lr",
+    "3e-5",
+    "--head-lr",
+    "1e-4",
+    "--same-source-negatives",
+    "--eval-every",
+    "500",
+]
 # Step 4c: shares of the second step-4b model tried in the average, scored on the validation pairs.
 SOUP_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def refine2_recipe(similar: float, extra: str) -> list[str]:
     """Step 4b: step 4's recipe, with a share of NotNext B from similar documents and/or training-only text."""
-    return [*REFINE, *(["--similar-negatives", str(similar)] if similar else []),
-            *(["--extra-corpus", extra] if extra else [])]
+    return [
+        *REFINE,
+        *(["--similar-negatives", str(similar)] if similar else []),
+        *(["--extra-corpus", extra] if extra else []),
+    ]
 
 
 def heldout_documents(seed: int) -> tuple[Corpus, Corpus]:
@@ -100,8 +134,10 @@ def heldout_documents(seed: int) -> tuple[Corpus, Corpus]:
     _, heldout = split_corpus(corpus, replace(TrainConfig(), corpus=TRAIN_CORPUS, seed=seed))
     docs, titles = heldout.documents, [heldout.title(i) for i in range(len(heldout.documents))]
     sources = [heldout.source(i) for i in range(len(docs))]
-    return (Corpus("validation", docs[0::2], titles[0::2], sources=sources[0::2]),
-            Corpus("test", docs[1::2], titles[1::2], sources=sources[1::2]))
+    return (
+        Corpus("validation", docs[0::2], titles[0::2], sources=sources[0::2]),
+        Corpus("test", docs[1::2], titles[1::2], sources=sources[1::2]),
+    )
 
 
 def bert_pairs(corpus: Corpus, tokenizer, n: int, seed: int):
@@ -110,8 +146,15 @@ def bert_pairs(corpus: Corpus, tokenizer, n: int, seed: int):
 
 def same_source_pairs(corpus: Corpus, tokenizer, n: int, seed: int, similar: float = 0.0):
     """BERT's recipe with NotNext B from A's own source; `similar`: the share of it from a similar document."""
-    return PairSampler(corpus, tokenizer, mode="bert", max_length=MAX_LENGTH, seed=seed, same_source_negatives=True,
-                       similar_negatives=similar).sample_many(n)
+    return PairSampler(
+        corpus,
+        tokenizer,
+        mode="bert",
+        max_length=MAX_LENGTH,
+        seed=seed,
+        same_source_negatives=True,
+        similar_negatives=similar,
+    ).sample_many(n)
 
 
 def logits_of(model, tokenizer, pairs, device, batch_size: int = 128) -> np.ndarray:
@@ -131,9 +174,25 @@ def labels_of(pairs) -> np.ndarray:
 def train(name: str, extra: list[str], args, work: Path, start: str | None = None) -> Path:
     """One `python -m explorer train` run into work/name; with --reuse, a finished run of the same name is kept."""
     out = work / name
-    cmd = [sys.executable, "-m", "explorer", "train", "--model", start or args.start, "--device", args.device,
-           "--seed", str(args.seed), "--out", str(out), "--json", "--eval-pairs", args.eval_pairs,
-           *COMMON, *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "explorer",
+        "train",
+        "--model",
+        start or args.start,
+        "--device",
+        args.device,
+        "--seed",
+        str(args.seed),
+        "--out",
+        str(out),
+        "--json",
+        "--eval-pairs",
+        args.eval_pairs,
+        *COMMON,
+        *extra,
+    ]
     print("$", " ".join(cmd), flush=True)
     if args.reuse and (out / "training_info.json").is_file():
         print(f"  reusing the finished run in {out}", flush=True)
@@ -153,13 +212,19 @@ def average_states(first: dict, second: dict, share: float) -> dict:
 def soup(first: Path, second: Path, val_sets: dict, device, results: dict) -> Path:
     """Step 4c: average two step-4b models, the share chosen on the validation pairs, then calibrate."""
     loaded = load_model(str(first), str(device))
-    states = [{k: v.detach().clone() for k, v in model.state_dict().items()}  # copies: loading would overwrite them
-              for model in (loaded.model, load_model(str(second), str(device)).model)]
+    states = [
+        {k: v.detach().clone() for k, v in model.state_dict().items()}  # copies: loading would overwrite them
+        for model in (loaded.model, load_model(str(second), str(device)).model)
+    ]
     scores = {}
     for share in SOUP_SHARES:
         loaded.model.load_state_dict(average_states(*states, share))
-        accuracy = {name: report_from_logits(logits_of(loaded.model, loaded.tokenizer, pairs, device),
-                                             labels_of(pairs)).accuracy for name, pairs in val_sets.items()}
+        accuracy = {
+            name: report_from_logits(
+                logits_of(loaded.model, loaded.tokenizer, pairs, device), labels_of(pairs)
+            ).accuracy
+            for name, pairs in val_sets.items()
+        }
         scores[share] = float(np.mean(list(accuracy.values())))
         print(f"  soup share {share}: validation {accuracy}, mean {scores[share]:.4f}", flush=True)
     best = max(scores, key=scores.get)
@@ -186,8 +251,10 @@ def calibrate(loaded, val_pairs, device, results: dict, key: str) -> None:
     """Fit one temperature on the validation pairs and fold it into the NSP head, in place."""
     logits, labels = logits_of(loaded.model, loaded.tokenizer, val_pairs, device), labels_of(val_pairs)
     temperature = fit_temperature(logits, labels)
-    results[key] = {"temperature": temperature,
-                    "validation_loss_before_after": [mean_nll(logits, labels, 1.0), mean_nll(logits, labels, temperature)]}
+    results[key] = {
+        "temperature": temperature,
+        "validation_loss_before_after": [mean_nll(logits, labels, 1.0), mean_nll(logits, labels, temperature)],
+    }
     fold_temperature(loaded.model, temperature)
     print(f"  {key}: temperature {temperature:.3f}", flush=True)
 
@@ -199,7 +266,9 @@ def stage1(args, work: Path, tokenizer, val_pairs, device, results: dict) -> Pat
     else:
         for name in SWEPT:
             extra = CANDIDATES[name]
-            folder = train(name, [*extra, "--steps", str(args.sweep_steps), "--batch-size", str(args.batch_size)], args, work)
+            folder = train(
+                name, [*extra, "--steps", str(args.sweep_steps), "--batch-size", str(args.batch_size)], args, work
+            )
             model = load_model(str(folder), str(device)).model
             val = report_from_logits(logits_of(model, tokenizer, val_pairs, device), labels_of(val_pairs))
             results["sweep"][name] = {"validation": summary(val)}
@@ -213,8 +282,15 @@ def stage1(args, work: Path, tokenizer, val_pairs, device, results: dict) -> Pat
         steps = min(args.steps, max(args.sweep_steps, int(speed * args.max_seconds * 0.9)))
         print(f"sweep speed {speed:.1f} steps/s -> final run of {steps} steps", flush=True)
     results["final_steps"] = steps
-    final_args = [*CANDIDATES[best], "--steps", str(steps), "--batch-size", str(args.batch_size),
-                  "--max-seconds", str(args.max_seconds)]
+    final_args = [
+        *CANDIDATES[best],
+        "--steps",
+        str(steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--max-seconds",
+        str(args.max_seconds),
+    ]
     results["final_train_args"] = [*COMMON, *final_args]
     loaded = load_model(str(train("final", final_args, args, work)), str(device))
     calibrate(loaded, val_pairs, device, results, "stage1_calibration")
@@ -224,8 +300,9 @@ def stage1(args, work: Path, tokenizer, val_pairs, device, results: dict) -> Pat
     return folder
 
 
-def refine(name: str, recipe: list[str], steps: int, start: str, args, work: Path, val_pairs, device,
-           results: dict) -> Path:
+def refine(
+    name: str, recipe: list[str], steps: int, start: str, args, work: Path, val_pairs, device, results: dict
+) -> Path:
     """Steps 4 and 4b: train from `start`, calibrate; returns the folder of the calibrated model."""
     train_args = [*recipe, "--steps", str(steps), "--batch-size", str(args.refine_batch_size)]
     results[f"{name}_train_args"] = [*COMMON, *train_args]
@@ -251,13 +328,26 @@ def main() -> None:
     parser.add_argument("--refine-batch-size", type=int, default=32)
     parser.add_argument("--refined", metavar="SRC", help="skip steps 1-4: run step 4b from this calibrated model")
     parser.add_argument("--refine2-steps", type=int, default=4000, help="step 4b (0: ship the step-4 model)")
-    parser.add_argument("--refine2-similar", type=float, default=0.0, metavar="SHARE",
-                        help="step 4b: share of NotNext B from one of the 10 most similar documents")
-    parser.add_argument("--refine2-extra", default="kjv", metavar="NAME",
-                        help="step 4b: a training-only corpus (e.g. kjv); it then no longer counts as out of domain")
-    parser.add_argument("--soup-similar", type=float, default=0.25, metavar="SHARE",
-                        help="step 4c: a second step-4b run with this --refine2-similar, averaged with the first "
-                             "(0: off)")
+    parser.add_argument(
+        "--refine2-similar",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="step 4b: share of NotNext B from one of the 10 most similar documents",
+    )
+    parser.add_argument(
+        "--refine2-extra",
+        default="kjv",
+        metavar="NAME",
+        help="step 4b: a training-only corpus (e.g. kjv); it then no longer counts as out of domain",
+    )
+    parser.add_argument(
+        "--soup-similar",
+        type=float,
+        default=0.25,
+        metavar="SHARE",
+        help="step 4c: a second step-4b run with this --refine2-similar, averaged with the first (0: off)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pairs", type=int, default=4000, help="test pairs per set (validation: half)")
     parser.add_argument("--eval-pairs", default="512", help="held-out pairs of each training run's own curve")
@@ -282,8 +372,12 @@ def main() -> None:
         "test_in_domain_same_source": same_source_pairs(test, tokenizer, args.pairs, seed=12),
         "test_in_domain_similar": same_source_pairs(test, tokenizer, args.pairs, seed=12, similar=1.0),
         # a former out-of-domain source that step 4b trained on keeps its pairs, named seen_ instead of ood_
-        **{f"{'ood' if name in ood_corpora else 'seen'}_{name}": bert_pairs(load_corpus(name), tokenizer, args.pairs, seed=13)
-           for name in OOD_CORPORA},
+        **{
+            f"{'ood' if name in ood_corpora else 'seen'}_{name}": bert_pairs(
+                load_corpus(name), tokenizer, args.pairs, seed=13
+            )
+            for name in OOD_CORPORA
+        },
     }
     print(f"validation docs {len(validation.documents)}, test docs {len(test.documents)}", flush=True)
 
@@ -296,20 +390,27 @@ def main() -> None:
         model_dir = args.stage1 or str(stage1(args, work, tokenizer, val_pairs, device, results))
         results["stage1_model"] = model_dir
         if args.refine_steps:
-            model_dir, log = str(refine("refine", REFINE, args.refine_steps, model_dir, args, work, val_pairs, device,
-                                        results)), "refine.jsonl"
+            model_dir, log = (
+                str(refine("refine", REFINE, args.refine_steps, model_dir, args, work, val_pairs, device, results)),
+                "refine.jsonl",
+            )
     results["refined_model"] = model_dir
     if args.refine2_steps:
         refined = model_dir
         recipe = refine2_recipe(args.refine2_similar, args.refine2_extra)
-        model_dir, log = str(refine("refine2", recipe, args.refine2_steps, refined, args, work, val_pairs, device,
-                                    results)), "refine2.jsonl"
+        model_dir, log = (
+            str(refine("refine2", recipe, args.refine2_steps, refined, args, work, val_pairs, device, results)),
+            "refine2.jsonl",
+        )
         if args.soup_similar:
             recipe = refine2_recipe(args.soup_similar, args.refine2_extra)
             second = refine("refine2b", recipe, args.refine2_steps, refined, args, work, val_pairs, device, results)
             n = len(val_pairs)
-            val_sets = {"bert": val_pairs, "same_source": same_source_pairs(validation, tokenizer, n, seed=21),
-                        "similar": same_source_pairs(validation, tokenizer, n, seed=22, similar=1.0)}
+            val_sets = {
+                "bert": val_pairs,
+                "same_source": same_source_pairs(validation, tokenizer, n, seed=21),
+                "similar": same_source_pairs(validation, tokenizer, n, seed=22, similar=1.0),
+            }
             model_dir = str(soup(Path(model_dir), second, val_sets, device, results))
     loaded = load_model(model_dir, str(device))
     results["training_log"] = str(work / log)
@@ -322,19 +423,31 @@ def main() -> None:
     loaded.device = torch.device("cpu")
     everyday = read_pairs(EVERYDAY)
     reference_logits = score_pairs(loaded, [(p.a, p.b) for p in everyday])
-    calibrations = [results[k] for k in ("soup_calibration", "refine2_calibration", "refine_calibration",
-                                         "stage1_calibration") if k in results]
-    save_delta(model, out, base=args.base, info={"recipe": results.get("recipe", "stage1 + refinements"),
-                                               "temperature": calibrations[0]["temperature"] if calibrations else None,
-                                               "reference_pairs": EVERYDAY.name,
-                                               "reference_logits": reference_logits.round(6).tolist()})
+    calibrations = [
+        results[k]
+        for k in ("soup_calibration", "refine2_calibration", "refine_calibration", "stage1_calibration")
+        if k in results
+    ]
+    save_delta(
+        model,
+        out,
+        base=args.base,
+        info={
+            "recipe": results.get("recipe", "stage1 + refinements"),
+            "temperature": calibrations[0]["temperature"] if calibrations else None,
+            "reference_pairs": EVERYDAY.name,
+            "reference_logits": reference_logits.round(6).tolist(),
+        },
+    )
     logits = {name: logits_of(model, tokenizer, pairs, "cpu") for name, pairs in test_sets.items()}
     for name, pairs in test_sets.items():
         results[name] = summary(report_from_logits(logits[name], labels_of(pairs)))
         print(f"  {name}: {results[name]['accuracy']:.4f}", flush=True)
     # The target: documents never seen, in domain and from a source never trained on, together.
-    for name, parts in (("test_with_news", ("test_in_domain", "ood_news")),
-                        ("test_all", ("test_in_domain", *(f"ood_{name}" for name in ood_corpora)))):
+    for name, parts in (
+        ("test_with_news", ("test_in_domain", "ood_news")),
+        ("test_all", ("test_in_domain", *(f"ood_{name}" for name in ood_corpora))),
+    ):
         joined = np.concatenate([logits[part] for part in parts])
         labels = np.concatenate([labels_of(test_sets[part]) for part in parts])
         results[name] = summary(report_from_logits(joined, labels))
@@ -343,15 +456,23 @@ def main() -> None:
     # Pairs for re-checking with `python -m explorer eval`. The news articles are the ABC's text, so no
     # pairs of them are stored: `python -m explorer sample --corpus news --n 2000 --seed 13 --json` makes them.
     kjv = test_sets.get("ood_kjv") or test_sets["seen_kjv"]
-    for name, pairs in (("heldout_pairs.jsonl", test_sets["test_in_domain"][:1000]),
-                        ("kjv_pairs.jsonl", kjv[: len(val_pairs)])):
+    for name, pairs in (
+        ("heldout_pairs.jsonl", test_sets["test_in_domain"][:1000]),
+        ("kjv_pairs.jsonl", kjv[: len(val_pairs)]),
+    ):
         with open(out / name, "w") as fh:
             for p in pairs:
                 fh.write(json.dumps({"a": p.a, "b": p.b, "label": p.label}) + "\n")
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    print(json.dumps({k: results.get(k) for k in ("test_in_domain", "ood_news", "ood_kjv", "seen_kjv", "test_with_news",
-                                                  "everyday")},
-                     indent=1))
+    print(
+        json.dumps(
+            {
+                k: results.get(k)
+                for k in ("test_in_domain", "ood_news", "ood_kjv", "seen_kjv", "test_with_news", "everyday")
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

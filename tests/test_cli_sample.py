@@ -8,8 +8,9 @@ from conftest import ROOT
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "explorer", "sample", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", "sample", *args], capture_output=True, text=True, cwd=ROOT, timeout=180
+    )
 
 
 def _rows(proc):
@@ -55,10 +56,11 @@ def test_bad_corpus_and_arguments_are_clear_errors(tmp_path):
 
 
 def test_sample_from_a_named_corpus_equals_the_library():
+    from transformers import BertTokenizerFast
+
     from explorer.corpus import load_corpus
     from explorer.models import bundled_encoder_dir
     from explorer.sampling import PairSampler
-    from transformers import BertTokenizerFast
 
     rows = _rows(_cli("--corpus", "news", "--n", "30", "--seed", "13", "--json"))
     tokenizer = BertTokenizerFast.from_pretrained(bundled_encoder_dir())
@@ -70,13 +72,29 @@ def test_similar_negatives_from_the_command_line(tmp_path):
     from explorer.corpus import corpus_from_path
     from explorer.sampling import similar_documents
 
-    themes = ["cats purr and kittens play with yarn", "ships sail the sea and sailors row",
-              "bakers bake bread and flour rises"]
+    themes = [
+        "cats purr and kittens play with yarn",
+        "ships sail the sea and sailors row",
+        "bakers bake bread and flour rises",
+    ]
     docs = [" ".join(f"Story about {themes[d % 3]} in part {i} of tale {d}." for i in range(6)) for d in range(30)]
     path = tmp_path / "themes.txt"
     path.write_text("\n\n".join(docs), encoding="utf-8")
-    rows = _rows(_cli("--corpus", str(path), "--mode", "sentences", "--n", "60", "--json", "--not-next-share", "1",
-                      "--similar-negatives", "1"))
+    rows = _rows(
+        _cli(
+            "--corpus",
+            str(path),
+            "--mode",
+            "sentences",
+            "--n",
+            "60",
+            "--json",
+            "--not-next-share",
+            "1",
+            "--similar-negatives",
+            "1",
+        )
+    )
     corpus = corpus_from_path(str(path))
     n = len(corpus.documents)
     near = similar_documents(corpus, [list(range(n))] * n)

@@ -3,18 +3,18 @@ import subprocess
 import sys
 
 import numpy as np
+from conftest import ROOT
 
 from explorer.labels import NOT_NEXT
 from explorer.nsp import score_pair
-
-from conftest import ROOT
 
 A, B = "The man went to the store.", "Penguins are flightless birds."
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_score_json_matches_the_library(tiny_bert_dir, tiny):

@@ -3,14 +3,31 @@
 import json
 
 import pytest
-
-import explorer.training as training
-from explorer.cli import main
 from test_training import topic_corpus
 
+from explorer import training
+from explorer.cli import main
+
 ARGS = [
-    "train", "--preset", "tiny from scratch", "--steps", "6", "--batch-size", "8", "--max-length", "16",
-    "--mode", "sentences", "--eval-every", "3", "--eval-pairs", "16", "--device", "cpu", "--seed", "3",
+    "train",
+    "--preset",
+    "tiny from scratch",
+    "--steps",
+    "6",
+    "--batch-size",
+    "8",
+    "--max-length",
+    "16",
+    "--mode",
+    "sentences",
+    "--eval-every",
+    "3",
+    "--eval-pairs",
+    "16",
+    "--device",
+    "cpu",
+    "--seed",
+    "3",
 ]
 
 
@@ -62,8 +79,13 @@ def test_chance_loss_is_labelled_h_q_when_the_share_is_not_half(tmp_path, capsys
 
 @pytest.mark.parametrize(
     "extra, words",
-    [(["--steps", "0"], "Steps"), (["--lr", "-1"], "positive"), (["--max-length", "1000"], "512"),
-     (["--batch-size", "0"], "Batch size"), (["--train", "everything"], "What to train")],
+    [
+        (["--steps", "0"], "Steps"),
+        (["--lr", "-1"], "positive"),
+        (["--max-length", "1000"], "512"),
+        (["--batch-size", "0"], "Batch size"),
+        (["--train", "everything"], "What to train"),
+    ],
 )
 def test_bad_settings_exit_2_with_a_message(extra, words, capsys):
     assert main([*ARGS, *extra]) == 2

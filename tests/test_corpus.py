@@ -81,8 +81,12 @@ def test_utf8_with_bom_and_crlf_are_accepted():
         (b"  \n\n \t\n", "empty"),
         (b"One document only.\nWith two sentences in it.\n", "only one document"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
-        ("Caf\u00e9 cr\u00e8me au lait.\nDeux sentences ici.\n\nUn autre texte ici.\nEt encore une.\n".encode("latin-1"),
-         "not UTF-8"),
+        (
+            "Caf\u00e9 cr\u00e8me au lait.\nDeux sentences ici.\n\nUn autre texte ici.\nEt encore une.\n".encode(
+                "latin-1"
+            ),
+            "not UTF-8",
+        ),
         ("Hello there.\n\nGeneral Kenobi.\n".encode("utf-16"), "UTF-16"),
         (b"word " * (1024 * 1024), "characters long"),  # a 5 MB single line
         (b"First line alone.\n\nSecond line alone.\n\nThird line alone.\n", "single sentence"),

@@ -5,10 +5,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from explorer.evaluate import EvalFileError, parse_pairs, report_from_logits
-
-from conftest import ROOT
 
 
 def test_metrics_by_hand():
@@ -27,7 +26,7 @@ def test_metrics_by_hand():
 
 
 def test_csv_and_jsonl_parse():
-    csv_pairs = parse_pairs(b"a,b,label\nOne.,Two.,0\n\"Three, four.\",Five.,1\n")
+    csv_pairs = parse_pairs(b'a,b,label\nOne.,Two.,0\n"Three, four.",Five.,1\n')
     assert [(p.a, p.b, p.label) for p in csv_pairs] == [("One.", "Two.", 0), ("Three, four.", "Five.", 1)]
     jsonl = b'{"a": "One.", "b": "Two.", "label": 1}\n\n{"a": "x", "b": "y", "label": 0}\n'
     assert [p.label for p in parse_pairs(jsonl)] == [1, 0]
@@ -57,12 +56,20 @@ def test_bad_files_are_refused_clearly(data, match):
 def test_eval_cli_counts_and_loss(tmp_path, tiny_bert_dir, tiny):
     from explorer.nsp import score_pair
 
-    rows = [("The man went to the store.", "He bought milk.", 0), ("The man went to the store.", "Penguins swim.", 1),
-            ("It rained.", "We stayed in.", 0)]
+    rows = [
+        ("The man went to the store.", "He bought milk.", 0),
+        ("The man went to the store.", "Penguins swim.", 1),
+        ("It rained.", "We stayed in.", 0),
+    ]
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(json.dumps({"a": a, "b": b, "label": y}) for a, b, y in rows))
-    proc = subprocess.run([sys.executable, "-m", "explorer", "eval", str(path), "--model", str(tiny_bert_dir), "--json"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "explorer", "eval", str(path), "--model", str(tiny_bert_dir), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     results = [score_pair(tiny, a, b, label=y) for a, b, y in rows]
@@ -76,6 +83,7 @@ def test_eval_cli_counts_and_loss(tmp_path, tiny_bert_dir, tiny):
 def test_eval_cli_bad_file(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("x,y\n1,2\n")
-    proc = subprocess.run([sys.executable, "-m", "explorer", "eval", str(path)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "explorer", "eval", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert proc.returncode == 2 and "missing the column" in proc.stderr and "Traceback" not in proc.stderr

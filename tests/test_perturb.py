@@ -9,8 +9,14 @@ from explorer.nsp import score_pair
 from explorer.perturb import effect, nsp_probabilities, perturb, replace_b, shuffle_b_words, swap_ab
 
 A, B = "The man went to the store.", "He bought a gallon of milk and some bread."
-CORPUS = Corpus("two", [["Alpha one is here.", "Alpha two is here."], ["Beta one is here.", "Beta two is here."],
-                        ["Gamma one is here.", "Gamma two is here."]])
+CORPUS = Corpus(
+    "two",
+    [
+        ["Alpha one is here.", "Alpha two is here."],
+        ["Beta one is here.", "Beta two is here."],
+        ["Gamma one is here.", "Gamma two is here."],
+    ],
+)
 
 
 def test_swap_exchanges_a_and_b():
@@ -52,8 +58,9 @@ def test_zero_segments_equals_omitting_token_type_ids(tiny):
     enc = tiny.tokenizer(A, B, return_tensors="pt")
     with torch.inference_mode():
         logits = tiny.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[0]
-    np.testing.assert_allclose(nsp_probabilities(tiny, A, B, zero_segments=True), torch.softmax(logits, -1).numpy(),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        nsp_probabilities(tiny, A, B, zero_segments=True), torch.softmax(logits, -1).numpy(), atol=1e-5
+    )
 
 
 def test_effect_reports_before_and_after(tiny):

@@ -21,8 +21,14 @@ def test_a_model_with_fewer_positions_limits_the_length(tmp_path, bundled):
     from explorer.models import load_model
     from explorer.nsp import score_pair
 
-    config = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=1,
-                        intermediate_size=32, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=1,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     torch.manual_seed(0)
     BertForNextSentencePrediction(config).save_pretrained(tmp_path)
     bundled.tokenizer.save_pretrained(tmp_path)

@@ -30,8 +30,10 @@ def bert_pairs(sotu, tokenizer):
 
 
 def small_corpus(n_docs=6, n_sentences=12) -> Corpus:
-    docs = [[f"Document {d} sentence {i} talks about topic {d} number {i}." for i in range(n_sentences)]
-            for d in range(n_docs)]
+    docs = [
+        [f"Document {d} sentence {i} talks about topic {d} number {i}." for i in range(n_sentences)]
+        for d in range(n_docs)
+    ]
     return Corpus("synthetic", docs)
 
 
@@ -60,7 +62,7 @@ def test_not_next_b_comes_from_another_document_and_is_next_b_follows_a(bert_pai
 
 
 def test_lengths_fit_and_no_side_is_empty(bert_pairs):
-    assert all(1 <= len(p.a_ids) and 1 <= len(p.b_ids) for p in bert_pairs)
+    assert all(len(p.a_ids) >= 1 and len(p.b_ids) >= 1 for p in bert_pairs)
     assert all(len(p.a_ids) + len(p.b_ids) <= 128 - 3 for p in bert_pairs)
     assert all(p.a.strip() and p.b.strip() for p in bert_pairs)
     # truncation happens (the chunk overshoots the target), and it is reported
@@ -190,7 +192,7 @@ def test_concurrent_sessions_build_one_complete_table(tokenizer):
                 PairSampler(corpus, tokenizer, max_length=32, seed=i).sample_many(50)
                 table.ensure_all()
             tables.append(table)
-        except Exception as err:  # noqa: BLE001 - reported below, from the test's thread
+        except Exception as err:
             errors.append(err)
 
     threads = [threading.Thread(target=session, args=(i,)) for i in range(8)]
@@ -215,9 +217,10 @@ def test_bad_arguments(tokenizer):
 
 
 def test_a_share_of_hard_negatives_mixes_same_and_other_documents():
+    from transformers import BertTokenizerFast
+
     from explorer.corpus import load_default_corpus
     from explorer.models import bundled_encoder_dir
-    from transformers import BertTokenizerFast
 
     tokenizer = BertTokenizerFast.from_pretrained(bundled_encoder_dir())
     pairs = PairSampler(load_default_corpus(), tokenizer, mode="bert", hard_negatives=0.5, seed=3).sample_many(2000)
@@ -241,8 +244,9 @@ def _mixture() -> Corpus:
 def test_same_source_negatives_stay_inside_a_sources(tokenizer, mode):
     corpus = _mixture()
     assert corpus.sources == ["big"] * 8 + ["small"] * 2
-    pairs = PairSampler(corpus, tokenizer, mode=mode, max_length=32, seed=5,
-                        same_source_negatives=True).sample_many(1500)
+    pairs = PairSampler(corpus, tokenizer, mode=mode, max_length=32, seed=5, same_source_negatives=True).sample_many(
+        1500
+    )
     not_next = [p for p in pairs if p.label == NOT_NEXT]
     assert all(p.doc_a != p.doc_b and corpus.source(p.doc_a) == corpus.source(p.doc_b) for p in not_next)
     # both documents of the small source still get their NotNext pairs, each with B from the other
@@ -300,8 +304,9 @@ def test_similar_negatives_take_b_from_a_document_like_a(tokenizer, mode, monkey
     import explorer.sampling
 
     monkeypatch.setattr(explorer.sampling, "SIMILAR_NEIGHBOURS", 1)  # the single nearest: the theme's twin
-    pairs = PairSampler(_themes_corpus(), tokenizer, mode=mode, max_length=32, seed=4,
-                        similar_negatives=1.0).sample_many(600)
+    pairs = PairSampler(
+        _themes_corpus(), tokenizer, mode=mode, max_length=32, seed=4, similar_negatives=1.0
+    ).sample_many(600)
     not_next = [p for p in pairs if p.label == NOT_NEXT]
     assert len(not_next) > 200 and all(p.doc_b == p.doc_a ^ 1 for p in not_next)
 
@@ -324,8 +329,9 @@ def test_a_share_of_similar_negatives_draws_from_the_nearest_documents(sotu, tok
 
 def test_similar_negatives_stay_inside_a_source_with_same_source_negatives(tokenizer):
     corpus = _mixture()
-    pairs = PairSampler(corpus, tokenizer, max_length=32, seed=5, same_source_negatives=True,
-                        similar_negatives=1.0).sample_many(800)
+    pairs = PairSampler(
+        corpus, tokenizer, max_length=32, seed=5, same_source_negatives=True, similar_negatives=1.0
+    ).sample_many(800)
     not_next = [p for p in pairs if p.label == NOT_NEXT]
     assert not_next and all(corpus.source(p.doc_a) == corpus.source(p.doc_b) for p in not_next)
 

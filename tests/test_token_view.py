@@ -1,7 +1,7 @@
 from explorer.encoding import encode_pair
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
 
-XSS = '<img src=x onerror=alert(1)> <script>alert(2)</script> "quoted" \'single\''
+XSS = "<img src=x onerror=alert(1)> <script>alert(2)</script> \"quoted\" 'single'"
 
 
 def test_user_text_is_escaped_in_the_strip(bundled):

@@ -19,20 +19,20 @@ from explorer.training import (
     TrainConfig,
     TrainConfigError,
     Trainer,
+    chance_text,
     mask_for_mlm,
     moving_average,
     pairs_to_batch,
     save_checkpoint,
-    chance_text,
     summarize_log,
     warmup_then_linear_decay,
 )
 from explorer.training_plots import accuracy_figure, loss_figure
 
 TOPICS = [
-    "apple banana cherry grape lemon mango melon peach pear plum".split(),
-    "car truck bus train plane boat ship bike tram taxi".split(),
-    "dog cat horse cow sheep goat pig duck goose mouse".split(),
+    ["apple", "banana", "cherry", "grape", "lemon", "mango", "melon", "peach", "pear", "plum"],
+    ["car", "truck", "bus", "train", "plane", "boat", "ship", "bike", "tram", "taxi"],
+    ["dog", "cat", "horse", "cow", "sheep", "goat", "pig", "duck", "goose", "mouse"],
 ]
 
 
@@ -52,9 +52,23 @@ def topic_corpus(n_docs: int = 24, sentences: int = 12, words: int = 5, seed: in
 def tiny_config(**overrides) -> TrainConfig:
     """A 2-layer, hidden-64 BERT from scratch that learns the topic task in ~200 steps (~5 s)."""
     settings = dict(
-        steps=200, batch_size=32, lr=2e-3, warmup=0.1, max_length=16, mode="sentences", train_what="scratch",
-        scratch_layers=2, scratch_hidden=64, scratch_heads=2, dropout=0.0, eval_every=50, eval_pairs=128,
-        heldout_fraction=0.25, bf16="off", device="cpu", seed=0,
+        steps=200,
+        batch_size=32,
+        lr=2e-3,
+        warmup=0.1,
+        max_length=16,
+        mode="sentences",
+        train_what="scratch",
+        scratch_layers=2,
+        scratch_hidden=64,
+        scratch_heads=2,
+        dropout=0.0,
+        eval_every=50,
+        eval_pairs=128,
+        heldout_fraction=0.25,
+        bf16="off",
+        device="cpu",
+        seed=0,
     )
     settings.update(overrides)
     return TrainConfig(**settings)
@@ -100,11 +114,26 @@ def test_full_finetune_of_a_saved_model_with_top_k_and_head_freezing(tiny_bert_d
         ("head", ("cls.",)),
         ("pooler", ("cls.", "bert.pooler.")),
         ("top-1", ("cls.", "bert.pooler.", "bert.encoder.layer.1.")),
-        ("full", ("cls.", "bert.pooler.", "bert.encoder.", "bert.embeddings.position", "bert.embeddings.token_type",
-                  "bert.embeddings.LayerNorm")),  # with the word embeddings frozen
+        (
+            "full",
+            (
+                "cls.",
+                "bert.pooler.",
+                "bert.encoder.",
+                "bert.embeddings.position",
+                "bert.embeddings.token_type",
+                "bert.embeddings.LayerNorm",
+            ),
+        ),  # with the word embeddings frozen
     ):
-        config = tiny_config(base_model=str(tiny_bert_dir), train_what=what, steps=3, eval_every=10, eval_pairs=16,
-                             freeze_word_embeddings=what == "full")
+        config = tiny_config(
+            base_model=str(tiny_bert_dir),
+            train_what=what,
+            steps=3,
+            eval_every=10,
+            eval_pairs=16,
+            freeze_word_embeddings=what == "full",
+        )
         trainer = Trainer(config, corpus=corpus)
         before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
         list(trainer.run())
@@ -289,8 +318,8 @@ def test_chance_text_says_ln_2_only_at_a_50_50_share():
 
 
 def test_frozen_word_embeddings_stay_fixed(tiny_bert_dir):
-    from explorer.training import TrainConfig, trainable_groups
     from explorer.models import load_model
+    from explorer.training import TrainConfig, trainable_groups
 
     model = load_model(str(tiny_bert_dir), "cpu").model
     groups = trainable_groups(model, TrainConfig(train_what="full", freeze_word_embeddings=True))
@@ -310,7 +339,9 @@ def test_the_train_command_passes_same_source_negatives_to_the_sampler():
     parser = argparse.ArgumentParser()
     train_command.add_arguments(parser)
     config = train_command.config_from_args(parser.parse_args(["--corpus", "sotu+wiki", "--same-source-negatives"]))
-    assert config.same_source_negatives and not train_command.config_from_args(parser.parse_args([])).same_source_negatives
+    assert (
+        config.same_source_negatives and not train_command.config_from_args(parser.parse_args([])).same_source_negatives
+    )
     mixture = combine([Corpus("x", topic_corpus(6).documents), Corpus("y", topic_corpus(6, seed=1).documents)])
     sampler = make_sampler(mixture, load_model("bundled:minilm-untrained", "cpu").tokenizer, config, seed=0)
     pairs = [p for p in sampler.sample_many(200) if p.label == 1]
@@ -326,7 +357,9 @@ def test_the_train_command_passes_similar_negatives_to_the_sampler():
     parser = argparse.ArgumentParser()
     train_command.add_arguments(parser)
     config = train_command.config_from_args(parser.parse_args(["--similar-negatives", "0.5"]))
-    assert config.similar_negatives == 0.5 and train_command.config_from_args(parser.parse_args([])).similar_negatives == 0
+    assert (
+        config.similar_negatives == 0.5 and train_command.config_from_args(parser.parse_args([])).similar_negatives == 0
+    )
     sampler = make_sampler(topic_corpus(6), load_model("bundled:minilm-untrained", "cpu").tokenizer, config, seed=0)
     assert sampler.similar_negatives == 0.5 and sampler._similar is not None
     with pytest.raises(ValueError, match="Similar negatives"):
@@ -346,7 +379,10 @@ def test_an_extra_corpus_joins_training_only_and_leaves_the_heldout_split_alone(
     assert extra.heldout_corpus.documents == plain.heldout_corpus.documents
     assert extra.train_corpus.documents == plain.train_corpus.documents + news.documents
     # Each added document keeps its source, so same-source negatives stay inside it.
-    assert {extra.train_corpus.source(i) for i in range(len(plain.train_corpus.documents), len(extra.train_corpus.documents))} == {"news"}
+    assert {
+        extra.train_corpus.source(i)
+        for i in range(len(plain.train_corpus.documents), len(extra.train_corpus.documents))
+    } == {"news"}
     news_sentences = {s for d in news.documents for s in d}
     assert any(p.a in news_sentences for p in extra.sampler.sample_many(400))
     assert not any(p.a in news_sentences or p.b in news_sentences for p in extra.heldout_pairs)

@@ -4,11 +4,11 @@ import os
 import time
 
 import pytest
+from test_training import tiny_config, topic_corpus
 
-import explorer.training_runs as training_runs
+from explorer import training_runs
 from explorer.training import Trainer
 from explorer.training_runs import FORGET_AFTER_S, RunManager, RunRefused
-from test_training import tiny_config, topic_corpus
 
 
 def long_config(**overrides):

@@ -1,8 +1,7 @@
 """The Evaluate tab, driven with AppTest."""
 
-from streamlit.testing.v1 import AppTest
-
 from conftest import ROOT
+from streamlit.testing.v1 import AppTest
 
 
 def _app():

@@ -4,11 +4,10 @@ import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
-import explorer.training as training
-import explorer.training_runs as training_runs
-from explorer.training_runs import RunManager
 from test_training import tiny_config, topic_corpus
+
+from explorer import training, training_runs
+from explorer.training_runs import RunManager
 
 
 def train_tab():
@@ -25,12 +24,29 @@ def app_env(monkeypatch, tmp_path, tiny_bert_dir):
     manager = RunManager(max_runs=1, heartbeat_timeout=60, checkpoint_root=tmp_path / "checkpoints")
     monkeypatch.setattr(training_runs, "_manager", manager)
     # A preset on the tiny saved model, so a run takes seconds; a long one for the Stop test.
-    monkeypatch.setitem(training.PRESETS, "test tiny", tiny_config(
-        base_model=str(tiny_bert_dir), train_what="full", steps=40, eval_every=10, eval_pairs=32, lr=2e-3,
-    ))
-    monkeypatch.setitem(training.PRESETS, "test long", tiny_config(
-        base_model=str(tiny_bert_dir), train_what="full", steps=100_000, eval_every=20, eval_pairs=32,
-    ))
+    monkeypatch.setitem(
+        training.PRESETS,
+        "test tiny",
+        tiny_config(
+            base_model=str(tiny_bert_dir),
+            train_what="full",
+            steps=40,
+            eval_every=10,
+            eval_pairs=32,
+            lr=2e-3,
+        ),
+    )
+    monkeypatch.setitem(
+        training.PRESETS,
+        "test long",
+        tiny_config(
+            base_model=str(tiny_bert_dir),
+            train_what="full",
+            steps=100_000,
+            eval_every=20,
+            eval_pairs=32,
+        ),
+    )
     return manager
 
 

@@ -33,8 +33,10 @@ def run(args) -> int:
         print(json.dumps(data))
         return 0
     (tn_is, fp_not), (fn_is, tp_not) = report.confusion.tolist()
-    print(f"{report.n} pairs · accuracy {report.accuracy:.4f} · mean CE {report.mean_loss:.4f} · "
-          f"mean p(true label) {data['mean_p_true']:.4f} · ECE {report.ece:.4f}")
+    print(
+        f"{report.n} pairs · accuracy {report.accuracy:.4f} · mean CE {report.mean_loss:.4f} · "
+        f"mean p(true label) {data['mean_p_true']:.4f} · ECE {report.ece:.4f}"
+    )
     print("confusion (rows = true, columns = predicted):")
     print(f"  IsNext   {tn_is:6d} {fp_not:6d}")
     print(f"  NotNext  {fn_is:6d} {tp_not:6d}")

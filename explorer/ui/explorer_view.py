@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer import plots
 from explorer.embeddings import embedding_sum, segment_vectors
 from explorer.encoding import PairInputError
 from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
 from explorer.models import LoadedModel
 from explorer.nsp import NspResult, score_pair
-from explorer import plots
-from explorer.ui.safe import escape_markdown
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
+from explorer.ui.safe import escape_markdown
 
 DEFAULT_A = "The man went to the store."
 DEFAULT_B = "He bought a gallon of milk."
@@ -26,7 +26,10 @@ def _inputs() -> tuple[str, str, int]:
     a = left.text_area("Sentence A", key="sentence_a", height=90, max_chars=MAX_CHARS)
     b = right.text_area("Sentence B", key="sentence_b", height=90, max_chars=MAX_CHARS)
     label_name = st.radio(
-        "True label (for the loss)", LABEL_NAMES, key="true_label", horizontal=True,
+        "True label (for the loss)",
+        LABEL_NAMES,
+        key="true_label",
+        horizontal=True,
         help="0 = IsNext: B really follows A. 1 = NotNext: B is a random sentence from another document.",
     )
     return a, b, label_from_name(label_name)
@@ -66,8 +69,10 @@ def _input_section(result: NspResult, loaded: LoadedModel) -> None:
 def _embedding_section(result: NspResult, loaded: LoadedModel) -> None:
     enc = result.encoding
     st.subheader("2 · Token + position + segment = the input embedding")
-    st.latex(r"x_i = E_{\text{token}}[\text{id}_i] + E_{\text{pos}}[i] + E_{\text{seg}}[s_i]"
-             r"\qquad \text{input}_i = \mathrm{LayerNorm}(x_i)")
+    st.latex(
+        r"x_i = E_{\text{token}}[\text{id}_i] + E_{\text{pos}}[i] + E_{\text{seg}}[s_i]"
+        r"\qquad \text{input}_i = \mathrm{LayerNorm}(x_i)"
+    )
     parts = embedding_sum(loaded.model, enc)
     st.plotly_chart(plots.embedding_norms(enc.tokens, enc.roles, parts.norms()), width="stretch")
     seg = segment_vectors(loaded.model)
@@ -82,10 +87,14 @@ def _embedding_section(result: NspResult, loaded: LoadedModel) -> None:
     )
     with st.expander("The two segment vectors, and the embedding sum as a heatmap"):
         st.plotly_chart(plots.segment_vector_plot(seg.e_a, seg.e_b), width="stretch")
-        st.plotly_chart(plots.embedding_heatmap(enc.tokens, parts.total, "token + position + segment (before LayerNorm)"),
-                        width="stretch")
-        st.plotly_chart(plots.embedding_heatmap(enc.tokens, parts.after_layernorm, "after LayerNorm: what layer 1 receives"),
-                        width="stretch")
+        st.plotly_chart(
+            plots.embedding_heatmap(enc.tokens, parts.total, "token + position + segment (before LayerNorm)"),
+            width="stretch",
+        )
+        st.plotly_chart(
+            plots.embedding_heatmap(enc.tokens, parts.after_layernorm, "after LayerNorm: what layer 1 receives"),
+            width="stretch",
+        )
 
 
 def _headline(result: NspResult, loaded: LoadedModel) -> None:
@@ -94,10 +103,16 @@ def _headline(result: NspResult, loaded: LoadedModel) -> None:
     cols = st.columns(4)
     cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
     cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
-    cols[2].metric(f"CE for {label_name}", f"{result.loss:.4f}",
-                   delta=f"{result.loss - CHANCE_LOSS:+.4f} vs ln 2", delta_color="inverse")
+    cols[2].metric(
+        f"CE for {label_name}",
+        f"{result.loss:.4f}",
+        delta=f"{result.loss - CHANCE_LOSS:+.4f} vs ln 2",
+        delta_color="inverse",
+    )
     cols[3].metric("forward pass", f"{result.seconds * 1000:.1f} ms", help=f"on {result.device}")
-    st.caption(f"Model: {escape_markdown(loaded.display_name)} · ran on **{result.device}** · prediction: **{LABEL_NAMES[result.predicted]}**")
+    st.caption(
+        f"Model: {escape_markdown(loaded.display_name)} · ran on **{result.device}** · prediction: **{LABEL_NAMES[result.predicted]}**"
+    )
 
 
 def _head_section(result: NspResult, loaded: LoadedModel) -> None:
@@ -111,8 +126,9 @@ def _head_section(result: NspResult, loaded: LoadedModel) -> None:
         st.plotly_chart(plots.vector_heatmap(result.h_cls, f"h_[CLS] ({result.h_cls.size} numbers)"), width="stretch")
     with right:
         st.markdown("**pooled = tanh(W_pool · h_[CLS] + b_pool)**, values in (−1, 1)")
-        st.plotly_chart(plots.vector_heatmap(result.pooled, f"pooled ({result.pooled.size} numbers)", zmax=1.0),
-                        width="stretch")
+        st.plotly_chart(
+            plots.vector_heatmap(result.pooled, f"pooled ({result.pooled.size} numbers)", zmax=1.0), width="stretch"
+        )
     z = result.logits
     st.latex(
         rf"z = W_{{NSP}}\,\text{{pooled}} + b_{{NSP}} = ({z[0]:+.4f},\ {z[1]:+.4f})"
@@ -149,8 +165,10 @@ def render(loaded: LoadedModel, max_length: int) -> None:
     except PairInputError as err:
         st.error(str(err))
         return
-    except Exception as err:  # noqa: BLE001 - e.g. out of GPU memory: say so, keep the page and the text
-        st.error(f"The model could not score this pair ({err.__class__.__name__}). Try the CPU or a shorter max length.")
+    except Exception as err:
+        st.error(
+            f"The model could not score this pair ({err.__class__.__name__}). Try the CPU or a shorter max length."
+        )
         return
     _headline(result, loaded)
     _input_section(result, loaded)

@@ -13,7 +13,7 @@ import streamlit as st
 from explorer.corpus import CORPORA, DEFAULT_CORPUS, Corpus, CorpusError, corpus_from_bytes, load_corpus
 from explorer.encoding import PairInputError
 from explorer.examples import load_examples
-from explorer.labels import CHANCE_LOSS, IS_NEXT, LABEL_NAMES, binary_entropy
+from explorer.labels import CHANCE_LOSS, LABEL_NAMES, binary_entropy
 from explorer.nsp import score_pair
 from explorer.perturb import PERTURBATIONS, effect
 from explorer.sampling import MODE_DESCRIPTIONS, MODES, SOP_RATIONALE, PairSampler, SamplingError
@@ -57,7 +57,10 @@ def _chosen_corpus() -> Corpus:
     ss = _state()
     options = [*CORPORA, UPLOAD_CHOICE]
     choice = st.radio(
-        "Corpus", options, key="sample_corpus_choice", horizontal=True,
+        "Corpus",
+        options,
+        key="sample_corpus_choice",
+        horizontal=True,
         format_func=lambda name: CORPUS_LABELS.get(name, name),
     )
     if choice != UPLOAD_CHOICE:
@@ -66,7 +69,8 @@ def _chosen_corpus() -> Corpus:
     upload = st.file_uploader(
         "Plain text, UTF-8: one sentence per line with a blank line between documents (BERT's format), "
         "or ordinary paragraphs (documents separated by two blank lines).",
-        type=["txt"], key="sample_upload",
+        type=["txt"],
+        key="sample_upload",
     )
     if upload is None:  # cleared (or never given): the uploader is empty, so is the uploaded corpus
         ss["sample_uploaded"] = ss["sample_upload_seen"] = ss["sample_upload_error"] = None
@@ -100,12 +104,18 @@ NEGATIVES = {
 def _recipe() -> tuple[str, float, str, int]:
     left, right = st.columns(2)
     mode = left.radio(
-        "Pairs", MODES, key="sample_mode", format_func=lambda m: MODE_DESCRIPTIONS[m],
+        "Pairs",
+        MODES,
+        key="sample_mode",
+        format_func=lambda m: MODE_DESCRIPTIONS[m],
     )
     share_name = "swapped" if mode == "sop" else "NotNext"
     q = right.slider(f"{share_name} share q", 0.0, 1.0, 0.5, 0.05, key="sample_not_next_share")
     negatives = right.radio(
-        "NotNext B comes from", list(NEGATIVES), key="sample_negatives", disabled=mode == "sop",
+        "NotNext B comes from",
+        list(NEGATIVES),
+        key="sample_negatives",
+        disabled=mode == "sop",
         help="BERT takes B from any other document. A document on a similar subject (one of the 10 that share "
         "the most words with A's, by TF-IDF) or A's own document make NotNext pairs that a change of topic "
         "cannot give away.",
@@ -137,9 +147,15 @@ def _sampler(corpus: Corpus, tokenizer, mode: str, q: float, negatives: str, see
 
 def _current_from_pair(pair, corpus: Corpus) -> dict:
     return {
-        "a": pair.a, "b": pair.b, "label": pair.label, "doc_a": pair.doc_a, "doc_b": pair.doc_b,
-        "source": f"{corpus.title(pair.doc_a)} → {corpus.title(pair.doc_b)}", "note": "",
-        "tokens": (len(pair.a_ids), len(pair.b_ids)), "mode": pair.mode,
+        "a": pair.a,
+        "b": pair.b,
+        "label": pair.label,
+        "doc_a": pair.doc_a,
+        "doc_b": pair.doc_b,
+        "source": f"{corpus.title(pair.doc_a)} → {corpus.title(pair.doc_b)}",
+        "note": "",
+        "tokens": (len(pair.a_ids), len(pair.b_ids)),
+        "mode": pair.mode,
     }
 
 
@@ -199,8 +215,11 @@ def _pair_panel(get_model, corpus: Corpus, max_length: int) -> None:
         cols = st.columns(2)
         for col, label in zip(cols, (0, 1)):
             col.button(
-                f"{LABEL_NAMES[label]}", key=f"sample_guess_{label}", on_click=_record_guess,
-                args=(label, current["label"], result.predicted), width="stretch",
+                f"{LABEL_NAMES[label]}",
+                key=f"sample_guess_{label}",
+                on_click=_record_guess,
+                args=(label, current["label"], result.predicted),
+                width="stretch",
             )
     else:
         right_guess = ss["sample_guess"] == current["label"]
@@ -217,7 +236,9 @@ def _pair_panel(get_model, corpus: Corpus, max_length: int) -> None:
         if current.get("note"):
             st.caption(f"Why: {current['note']}")
     st.button(
-        "Open in explorer", key="sample_open", on_click=_open_in_explorer,
+        "Open in explorer",
+        key="sample_open",
+        on_click=_open_in_explorer,
         args=(current["a"], current["b"], current["label"]),
         help="Copy this pair and its true label into the Explorer tab.",
     )
@@ -276,10 +297,19 @@ def _classroom_examples() -> None:
         chosen = examples[index]
 
         def use() -> None:
-            _new_current({
-                "a": chosen.a, "b": chosen.b, "label": chosen.label, "doc_a": None, "doc_b": None,
-                "source": f"classroom example {chosen.id}", "note": chosen.note, "tokens": None, "mode": "sentences",
-            })
+            _new_current(
+                {
+                    "a": chosen.a,
+                    "b": chosen.b,
+                    "label": chosen.label,
+                    "doc_a": None,
+                    "doc_b": None,
+                    "source": f"classroom example {chosen.id}",
+                    "note": chosen.note,
+                    "tokens": None,
+                    "mode": "sentences",
+                }
+            )
 
         st.button("Use this example", key="sample_use_example", on_click=use)
 

@@ -22,7 +22,12 @@ from explorer.ui.resources import cached_model
 from explorer.ui.safe import escape_markdown
 
 OTHER = "Other: Hugging Face id or local folder…"
-DEVICE_LABELS = {"auto": "auto (CUDA, then MPS, then CPU)", "cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "GPU (Apple MPS)"}
+DEVICE_LABELS = {
+    "auto": "auto (CUDA, then MPS, then CPU)",
+    "cpu": "CPU",
+    "cuda": "GPU (CUDA)",
+    "mps": "GPU (Apple MPS)",
+}
 
 
 @dataclass
@@ -57,7 +62,7 @@ def _load(source: str, device: str) -> LoadedModel | None:
         return cached_model(source, device)
     except ModelLoadError as err:
         st.error(escape_markdown(err))
-    except Exception as err:  # noqa: BLE001 - a broken model must not take the page down
+    except Exception as err:
         st.error(escape_markdown(f"Could not load {source!r}: {err.__class__.__name__}: {err}"))
     return None
 
@@ -70,14 +75,21 @@ def render_sidebar() -> Settings:
         source = options[choice]
         if choice == OTHER:
             source = st.text_input(
-                "Model id or folder", key="model_custom", placeholder="bert-base-uncased or /path/to/folder",
+                "Model id or folder",
+                key="model_custom",
+                placeholder="bert-base-uncased or /path/to/folder",
                 help="A Hugging Face id needs internet (or the local hub cache); a folder saved with "
                 "save_pretrained works offline. Only BERT models with safetensors weights load.",
             ).strip()
-        device = st.radio("Device", list(DEVICE_LABELS), format_func=DEVICE_LABELS.get, key="device",
-                          horizontal=False)
-        max_length = st.slider("Max sequence length (tokens)", MIN_MAX_LENGTH, 512, DEFAULT_MAX_LENGTH, key="max_length",
-                               help="[CLS] A [SEP] B [SEP] is cut to this many tokens, trimming the longer sentence first.")
+        device = st.radio("Device", list(DEVICE_LABELS), format_func=DEVICE_LABELS.get, key="device", horizontal=False)
+        max_length = st.slider(
+            "Max sequence length (tokens)",
+            MIN_MAX_LENGTH,
+            512,
+            DEFAULT_MAX_LENGTH,
+            key="max_length",
+            help="[CLS] A [SEP] B [SEP] is cut to this many tokens, trimming the longer sentence first.",
+        )
         if source and not _allowed_from_page(source):
             st.error("This server loads only Hugging Face ids and models trained on it, not other folders.")
             source = ""

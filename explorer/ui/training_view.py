@@ -16,7 +16,6 @@ from dataclasses import fields, replace
 import streamlit as st
 
 from explorer.labels import IS_NEXT, LABEL_NAMES, NOT_NEXT
-from explorer.models import BUNDLED_UNTRAINED
 from explorer.nsp import cross_entropy, score_pair
 from explorer.training import MODES, PRESETS, TrainConfig, TrainConfigError, checkpoint_zip, log_csv_text
 from explorer.training_plots import accuracy_figure, loss_figure
@@ -36,10 +35,19 @@ EXAMPLE_PAIR = ("The storm knocked out power across the city.", "Crews worked th
 
 # Widget key -> TrainConfig field, for the settings a preset fills in.
 FIELD_KEYS = {
-    "train_steps": "steps", "train_batch_size": "batch_size", "train_lr": "lr", "train_head_lr": "head_lr",
-    "train_max_length": "max_length", "train_seed": "seed", "train_not_next_share": "not_next_share",
-    "train_mode": "mode", "train_bf16": "bf16", "train_eval_every": "eval_every",
-    "train_scratch_layers": "scratch_layers", "train_scratch_hidden": "scratch_hidden", "train_mlm_too": "mlm_too",
+    "train_steps": "steps",
+    "train_batch_size": "batch_size",
+    "train_lr": "lr",
+    "train_head_lr": "head_lr",
+    "train_max_length": "max_length",
+    "train_seed": "seed",
+    "train_not_next_share": "not_next_share",
+    "train_mode": "mode",
+    "train_bf16": "bf16",
+    "train_eval_every": "eval_every",
+    "train_scratch_layers": "scratch_layers",
+    "train_scratch_hidden": "scratch_hidden",
+    "train_mlm_too": "mlm_too",
     "train_freeze_words": "freeze_word_embeddings",
 }
 SCRATCH_KEYS = ("train_scratch_layers", "train_scratch_hidden", "train_mlm_too")  # drawn only for "scratch"
@@ -76,34 +84,78 @@ def _settings(disabled: bool) -> TrainConfig | None:
     for key in SCRATCH_KEYS:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
-    st.selectbox("Preset", list(PRESETS), key="train_preset", on_change=_apply_preset, disabled=disabled,
-                 help="Quick demo: about a minute on a laptop CPU. Longer run: about ten minutes.")
+    st.selectbox(
+        "Preset",
+        list(PRESETS),
+        key="train_preset",
+        on_change=_apply_preset,
+        disabled=disabled,
+        help="Quick demo: about a minute on a laptop CPU. Longer run: about ten minutes.",
+    )
     left, middle, right = st.columns(3)
     with left:
-        what = st.selectbox("What to train", list(WHAT_LABELS), format_func=WHAT_LABELS.get, key="train_what",
-                            disabled=disabled)
+        what = st.selectbox(
+            "What to train", list(WHAT_LABELS), format_func=WHAT_LABELS.get, key="train_what", disabled=disabled
+        )
         top_k = st.number_input("K (top layers)", 1, 12, key="train_top_k", disabled=disabled or what != "top-K")
-        st.selectbox("Pairs", list(MODES), format_func=MODE_LABELS.get, key="train_mode", disabled=disabled,
-                     help="BERT chunks: the original recipe. Single sentences: short, fast, easy to read. "
-                     "SOP: ALBERT's sentence order task (B before A = label 1).")
+        st.selectbox(
+            "Pairs",
+            list(MODES),
+            format_func=MODE_LABELS.get,
+            key="train_mode",
+            disabled=disabled,
+            help="BERT chunks: the original recipe. Single sentences: short, fast, easy to read. "
+            "SOP: ALBERT's sentence order task (B before A = label 1).",
+        )
         st.slider("NotNext share", 0.1, 0.9, step=0.05, key="train_not_next_share", disabled=disabled)
-        st.checkbox("Freeze word embeddings", key="train_freeze_words", disabled=disabled or what == "scratch",
-                    help="Keeps the pretrained 30,522-word table fixed: about half of MiniLM's weights, so steps are faster.")
+        st.checkbox(
+            "Freeze word embeddings",
+            key="train_freeze_words",
+            disabled=disabled or what == "scratch",
+            help="Keeps the pretrained 30,522-word table fixed: about half of MiniLM's weights, so steps are faster.",
+        )
     with middle:
         st.number_input("Steps", 1, 100_000, key="train_steps", disabled=disabled)
         st.number_input("Batch size (pairs)", 1, 1024, key="train_batch_size", disabled=disabled)
         st.number_input("Max sequence length", 8, 512, key="train_max_length", disabled=disabled)
         st.number_input("Time limit (s, 0 = none)", 0, 36_000, key="train_time_limit", disabled=disabled)
     with right:
-        st.number_input("Learning rate (encoder)", 0.0, 1.0, key="train_lr", format="%.6f", step=1e-5,
-                        disabled=disabled, help="Warmup over the first steps, then linear decay to 0.")
-        st.number_input("Learning rate (pooler + head)", 0.0, 1.0, key="train_head_lr", format="%.6f", step=1e-4,
-                        disabled=disabled, help="A fresh head learns faster with a larger rate than the encoder.")
-        st.number_input("Seed", 0, 2**31 - 1, key="train_seed", disabled=disabled,
-                        help="Same seed and settings: the same curve on the same machine.")
+        st.number_input(
+            "Learning rate (encoder)",
+            0.0,
+            1.0,
+            key="train_lr",
+            format="%.6f",
+            step=1e-5,
+            disabled=disabled,
+            help="Warmup over the first steps, then linear decay to 0.",
+        )
+        st.number_input(
+            "Learning rate (pooler + head)",
+            0.0,
+            1.0,
+            key="train_head_lr",
+            format="%.6f",
+            step=1e-4,
+            disabled=disabled,
+            help="A fresh head learns faster with a larger rate than the encoder.",
+        )
+        st.number_input(
+            "Seed",
+            0,
+            2**31 - 1,
+            key="train_seed",
+            disabled=disabled,
+            help="Same seed and settings: the same curve on the same machine.",
+        )
         st.number_input("Evaluate every (steps)", 1, 100_000, key="train_eval_every", disabled=disabled)
-        st.selectbox("bf16 autocast", list(BF16_LABELS), key="train_bf16", disabled=disabled,
-                     help="Faster on CPUs with AVX-512 BF16 and on recent GPUs.")
+        st.selectbox(
+            "bf16 autocast",
+            list(BF16_LABELS),
+            key="train_bf16",
+            disabled=disabled,
+            help="Faster on CPUs with AVX-512 BF16 and on recent GPUs.",
+        )
     if what == "scratch":
         a, b, c = st.columns(3)
         a.number_input("Layers", 1, 12, key="train_scratch_layers", disabled=disabled)
@@ -138,7 +190,9 @@ def _progress(events: list[dict]) -> tuple[float, str]:
     last, total = steps[-1], start["total_steps"]
     rate = last["steps_per_s"]
     left = (total - last["step"]) / rate if rate > 0 else float("nan")
-    return last["step"] / total, f"step {last['step']} / {total} · {rate:.2f} steps/s · about {left:.0f} s left at this pace"
+    return last[
+        "step"
+    ] / total, f"step {last['step']} / {total} · {rate:.2f} steps/s · about {left:.0f} s left at this pace"
 
 
 def _metrics(events: list[dict]) -> None:
@@ -150,9 +204,15 @@ def _metrics(events: list[dict]) -> None:
         a.metric("Training loss (last 20 steps)", f"{sum(e['loss'] for e in recent) / len(recent):.4f}")
     if evals:
         first, last = evals[0], evals[-1]
-        b.metric("Held-out loss", f"{last['heldout_loss']:.4f}", f"{last['heldout_loss'] - first['heldout_loss']:+.4f}",
-                 delta_color="inverse")
-        c.metric("Held-out accuracy", f"{last['accuracy']:.1%}", f"{(last['accuracy'] - first['accuracy']) * 100:+.1f} pts")
+        b.metric(
+            "Held-out loss",
+            f"{last['heldout_loss']:.4f}",
+            f"{last['heldout_loss'] - first['heldout_loss']:+.4f}",
+            delta_color="inverse",
+        )
+        c.metric(
+            "Held-out accuracy", f"{last['accuracy']:.1%}", f"{(last['accuracy'] - first['accuracy']) * 100:+.1f} pts"
+        )
 
 
 def _register(run) -> bool:
@@ -183,17 +243,19 @@ def _compare(run, get_model, device: str) -> None:
     for label, source in sources:
         try:
             result = score_pair(get_model(source, device), a, b)
-        except Exception as err:  # noqa: BLE001 - the comparison must not take the tab down
+        except Exception as err:
             st.warning(f"Could not score with the {label} model: {err}")
             continue
-        rows.append({
-            "model": label,
-            "p(IsNext)": round(result.p_is_next, 4),
-            "p(NotNext)": round(result.p_not_next, 4),
-            "CE if IsNext": round(cross_entropy(result.logits, IS_NEXT), 4),
-            "CE if NotNext": round(cross_entropy(result.logits, NOT_NEXT), 4),
-            "prediction": LABEL_NAMES[result.predicted],
-        })
+        rows.append(
+            {
+                "model": label,
+                "p(IsNext)": round(result.p_is_next, 4),
+                "p(NotNext)": round(result.p_not_next, 4),
+                "CE if IsNext": round(cross_entropy(result.logits, IS_NEXT), 4),
+                "CE if NotNext": round(cross_entropy(result.logits, NOT_NEXT), 4),
+                "prediction": LABEL_NAMES[result.predicted],
+            }
+        )
     if rows:
         st.dataframe(rows, hide_index=True, key="train_compare_table")
 
@@ -210,11 +272,22 @@ def _finished_panel(run, get_model, device: str) -> None:
     st.caption(f"Saved to `{run.checkpoint}`. Choose it in the sidebar's model list to explore it.")
     _compare(run, get_model, device)
     left, right = st.columns(2)
-    left.download_button("Download checkpoint (zip)", functools.partial(checkpoint_zip, run.checkpoint),
-                         file_name=f"{run.run_id}.zip", mime="application/zip", key="train_download_zip",
-                         on_click="ignore")
-    right.download_button("Download training log (CSV)", log_csv_text(run.events()), file_name=f"{run.run_id}.csv",
-                          mime="text/csv", key="train_download_log", on_click="ignore")
+    left.download_button(
+        "Download checkpoint (zip)",
+        functools.partial(checkpoint_zip, run.checkpoint),
+        file_name=f"{run.run_id}.zip",
+        mime="application/zip",
+        key="train_download_zip",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Download training log (CSV)",
+        log_csv_text(run.events()),
+        file_name=f"{run.run_id}.csv",
+        mime="text/csv",
+        key="train_download_log",
+        on_click="ignore",
+    )
 
 
 def render(get_model, device: str) -> None:
@@ -239,8 +312,12 @@ def render(get_model, device: str) -> None:
             st.rerun()
     if stop_col.button("Stop", key="train_stop", disabled=not running):
         manager.stop(session_id)
-    if reset_col.button("Reset", key="train_reset", disabled=run is None or running,
-                        help="Forget this run and delete its checkpoint (download it first to keep it)."):
+    if reset_col.button(
+        "Reset",
+        key="train_reset",
+        disabled=run is None or running,
+        help="Forget this run and delete its checkpoint (download it first to keep it).",
+    ):
         gone = str(run.checkpoint)  # reset() deletes this folder: take it out of the sidebar's model list too
         manager.reset(session_id)
         st.session_state["trained_models"] = [m for m in st.session_state.get("trained_models", []) if m[1] != gone]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import _app_server as harness  # noqa: E402  (shared with the browser benchmarks)
+import _app_server as harness
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
