@@ -10,7 +10,8 @@ One module a concept:
 - nsp: the NSP head step by step (h_[CLS] -> pooler -> logits -> softmax -> cross-entropy)
 - token_view: the token strip and table (HTML-escaped)
 - corpus / sampling / perturb / examples: where pairs come from
-- training / training_runs / training_plots: the one training loop, its background runs, its charts
+- training/: the one training loop, one module per job (config, events, data, model, loop, log,
+  checkpoints), its background runs and charts
 - evaluate / calibration: accuracy, loss, confusion and calibration on pairs; temperature scaling
 - plots: pure functions data -> plotly Figure
 The Streamlit pages live in explorer.ui; the shell commands in explorer.commands.

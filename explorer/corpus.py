@@ -289,6 +289,16 @@ def load_default_corpus() -> Corpus:
     return load_corpus(DEFAULT_CORPUS)
 
 
+def known_corpus_name(name: str) -> bool:
+    """True for a registered corpus name or several joined with '+' (e.g. "sotu+wiki")."""
+    return all(part in CORPORA for part in name.split("+"))
+
+
+def load_named_corpus(name: str) -> Corpus:
+    """A corpus by name, where "" and "default" mean the bundled default (the CLI's and the trainer's spelling)."""
+    return load_default_corpus() if name in ("", "default") else load_corpus(name)
+
+
 # --- user text ---------------------------------------------------------------------------------
 
 

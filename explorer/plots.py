@@ -18,8 +18,12 @@ LABEL_COLORS = {"IsNext": "#16a34a", "NotNext": "#dc2626"}
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13)
 
 
-def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
-    fig.update_layout(
+def style(fig: go.Figure, title: str, height: int = 300, **layout: object) -> go.Figure:
+    """The one look of every figure (explorer and training): title at the left, white, light grid.
+
+    `layout` overrides or adds layout settings (e.g. a legend, or uirevision for charts that refresh).
+    """
+    settings: dict[str, object] = dict(
         title=dict(text=title, x=0.0, xanchor="left"),
         height=height,
         margin=dict(l=50, r=20, t=50, b=40),
@@ -28,9 +32,13 @@ def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
         paper_bgcolor="white",
         showlegend=False,
     )
+    fig.update_layout(**(settings | layout))
     fig.update_xaxes(showgrid=True, gridcolor="#eef0f3", zeroline=False)
     fig.update_yaxes(showgrid=True, gridcolor="#eef0f3", zeroline=False)
     return fig
+
+
+_layout = style  # the older name, still used by figures added on parallel branches; new code calls style()
 
 
 def probability_bars(probabilities, label: int | None = None, title: str = "softmax probabilities") -> go.Figure:
@@ -49,7 +57,7 @@ def probability_bars(probabilities, label: int | None = None, title: str = "soft
     )
     fig.add_hline(y=0.5, line_dash="dot", line_color="#9ca3af", annotation_text="0.5", annotation_position="right")
     fig.update_yaxes(range=[0, 1.12], title="probability")
-    return _layout(fig, title)
+    return style(fig, title)
 
 
 def logit_bars(logits, title: str = "logits (pooler path)") -> go.Figure:
@@ -66,7 +74,7 @@ def logit_bars(logits, title: str = "logits (pooler path)") -> go.Figure:
     )
     span = max(1.0, max(abs(v) for v in values) * 1.3)
     fig.update_yaxes(range=[-span, span], title="logit", zeroline=True, zerolinecolor="#9ca3af")
-    return _layout(fig, title)
+    return style(fig, title)
 
 
 def cross_entropy_curve(p_true: float, loss: float, label_name: str) -> go.Figure:
@@ -102,7 +110,7 @@ def cross_entropy_curve(p_true: float, loss: float, label_name: str) -> go.Figur
     )
     fig.update_xaxes(range=[0, 1.02], title=f"p({label_name}) = probability of the true label")
     fig.update_yaxes(range=[0, max(5.3, loss + 0.5)], title="cross-entropy  -log p")
-    return _layout(fig, "cross-entropy as a function of p(true label)", height=340)
+    return style(fig, "cross-entropy as a function of p(true label)", height=340)
 
 
 def vector_heatmap(vector, title: str, columns: int = 32, zmax: float | None = None) -> go.Figure:
@@ -128,7 +136,7 @@ def vector_heatmap(vector, title: str, columns: int = 32, zmax: float | None = N
     )
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed")
-    return _layout(fig, title, height=60 + 18 * rows)
+    return style(fig, title, height=60 + 18 * rows)
 
 
 def embedding_norms(tokens: list[str], roles: list[str], norms: dict[str, np.ndarray]) -> go.Figure:
@@ -158,7 +166,7 @@ def embedding_norms(tokens: list[str], roles: list[str], norms: dict[str, np.nda
             hovertemplate="%{x}<br>|token + position + segment| = %{y:.3f}<extra></extra>",
         )
     )
-    _layout(fig, "L2 norm of each part of the input embedding, per token", height=340)
+    style(fig, "L2 norm of each part of the input embedding, per token", height=340)
     fig.update_layout(barmode="group", showlegend=True, legend=dict(orientation="h", y=-0.3))
     fig.update_xaxes(tickangle=-45)
     return fig
@@ -182,7 +190,7 @@ def embedding_heatmap(tokens: list[str], matrix: np.ndarray, title: str, dims: i
     )
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(title=f"dimension (first {m.shape[1]})", showgrid=False)
-    return _layout(fig, title, height=max(260, 60 + 16 * len(tokens)))
+    return style(fig, title, height=max(260, 60 + 16 * len(tokens)))
 
 
 def segment_vector_plot(e_a: np.ndarray, e_b: np.ndarray) -> go.Figure:
@@ -192,7 +200,7 @@ def segment_vector_plot(e_a: np.ndarray, e_b: np.ndarray) -> go.Figure:
     fig.add_trace(go.Scatter(x=dims, y=e_a, mode="lines", name="E_A (segment 0)", line=dict(color=ROLE_COLORS["A"])))
     fig.add_trace(go.Scatter(x=dims, y=e_b, mode="lines", name="E_B (segment 1)", line=dict(color=ROLE_COLORS["B"])))
     fig.add_trace(go.Bar(x=dims, y=e_b - e_a, name="E_B - E_A", marker_color="#9ca3af", opacity=0.6))
-    _layout(fig, "the two segment embeddings, dimension by dimension", height=300)
+    style(fig, "the two segment embeddings, dimension by dimension", height=300)
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(title="dimension")
     return fig
@@ -215,7 +223,7 @@ def confusion_matrix(counts, title: str = "confusion matrix") -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False, side="top")
-    return _layout(fig, title, height=300)
+    return style(fig, title, height=300)
 
 
 def reliability_diagram(bins, ece: float) -> go.Figure:
@@ -248,4 +256,4 @@ def reliability_diagram(bins, ece: float) -> go.Figure:
     )
     fig.update_xaxes(range=[0, 1], title="confidence (probability of the predicted label)")
     fig.update_yaxes(range=[0, 1.05], title="accuracy")
-    return _layout(fig, f"reliability diagram · ECE = {ece:.4f}", height=340)
+    return style(fig, f"reliability diagram · ECE = {ece:.4f}", height=340)

@@ -5,8 +5,8 @@ import json
 import pytest
 from test_training import topic_corpus
 
-from explorer import training
 from explorer.cli import main
+from explorer.training import data as training_data
 
 ARGS = [
     "train",
@@ -34,7 +34,7 @@ ARGS = [
 @pytest.fixture(autouse=True)
 def synthetic_corpus(monkeypatch):
     # The CLI trains on the named corpus; the tests swap in the small synthetic one.
-    monkeypatch.setattr(training, "load_training_corpus", lambda name: topic_corpus())
+    monkeypatch.setattr(training_data, "load_training_corpus", lambda name: topic_corpus())
 
 
 def test_json_lines_parse_and_checkpoint_scores(tmp_path, capsys):

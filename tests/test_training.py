@@ -15,6 +15,7 @@ from explorer.training import (
     PRESETS,
     EndEvent,
     EvalEvent,
+    StartEvent,
     StepEvent,
     TrainConfig,
     TrainConfigError,
@@ -27,7 +28,7 @@ from explorer.training import (
     summarize_log,
     warmup_then_linear_decay,
 )
-from explorer.training_plots import accuracy_figure, loss_figure
+from explorer.training.plots import accuracy_figure, loss_figure
 
 TOPICS = [
     ["apple", "banana", "cherry", "grape", "lemon", "mango", "melon", "peach", "pear", "plum"],
@@ -80,7 +81,7 @@ def run_all(config, corpus=None, stop_event=None):
 
 
 def test_loss_falls_and_heldout_accuracy_rises_well_above_chance():
-    trainer, events = run_all(tiny_config())
+    _, events = run_all(tiny_config())
     steps = [e for e in events if isinstance(e, StepEvent)]
     evals = [e for e in events if isinstance(e, EvalEvent)]
     assert [e.step for e in steps] == list(range(1, 201))
@@ -153,7 +154,7 @@ def test_stop_really_stops():
                 stop.set()
     assert trainer.step == 5 and seen == 5
     assert isinstance(event, EndEvent) and event.status == "stopped"
-    assert trainer.log[-2]["kind"] == "eval" and trainer.log[-2]["step"] == 5  # a last look at held-out data
+    assert trainer.log[-2].kind == "eval" and trainer.log[-2].step == 5  # a last look at held-out data
 
 
 def test_error_mid_run_ends_cleanly_and_keeps_the_curve(monkeypatch):
@@ -191,7 +192,7 @@ def test_heldout_split_shares_no_document_with_training():
 
 
 def test_checkpoint_round_trips_to_identical_logits(tmp_path):
-    trainer, events = run_all(tiny_config(steps=10, eval_every=5, eval_pairs=16))
+    trainer, _ = run_all(tiny_config(steps=10, eval_every=5, eval_pairs=16))
     out = save_checkpoint(trainer.model, trainer.tokenizer, tmp_path / "ckpt", trainer.config, trainer.log)
     for name in ("model.safetensors", "config.json", "tokenizer.json", "training_log.csv", "training_info.json"):
         assert (out / name).is_file(), name
@@ -260,9 +261,9 @@ def test_mlm_masking_skips_special_tokens_and_padding():
     from explorer.models import bundled_encoder_dir
 
     tokenizer = BertTokenizerFast.from_pretrained(bundled_encoder_dir())
-    ids = [[101] + list(range(2000, 2040)) + [102], [101, 2000, 102]]
+    ids = [[101, *range(2000, 2040), 102], [101, 2000, 102]]
     batch = pad_batch(ids, [[0] * len(x) for x in ids])
-    masked, labels = mask_for_mlm(batch, tokenizer, torch.Generator().manual_seed(0))
+    _, labels = mask_for_mlm(batch, tokenizer, torch.Generator().manual_seed(0))
     chosen = labels != -100
     assert not chosen[:, 0].any() and not chosen[0, -1] and not chosen[1, 2:].any()
     assert 0 < chosen.sum() < 20
@@ -290,11 +291,11 @@ def test_schedule_warms_up_then_decays_to_zero():
 def test_moving_average_and_figures():
     assert moving_average([1.0, 3.0, 5.0, 7.0], window=2) == [1.0, 2.0, 4.0, 6.0]
     log = [
-        {"kind": "start", "chance_loss": CHANCE_LOSS, "total_steps": 2},
-        {"kind": "eval", "step": 0, "heldout_loss": 0.69, "accuracy": 0.5, "elapsed": 0.0},
-        {"kind": "step", "step": 1, "loss": 0.7, "lr": 1e-4, "elapsed": 1.0, "steps_per_s": 1.0},
-        {"kind": "step", "step": 2, "loss": 0.6, "lr": 1e-4, "elapsed": 2.0, "steps_per_s": 1.0},
-        {"kind": "eval", "step": 2, "heldout_loss": 0.6, "accuracy": 0.7, "elapsed": 2.1},
+        StartEvent(2, "cpu", False, 10, 10, 4, 2, 16, chance_loss=CHANCE_LOSS),
+        EvalEvent(step=0, heldout_loss=0.69, accuracy=0.5, elapsed=0.0),
+        StepEvent(step=1, loss=0.7, lr=1e-4, elapsed=1.0, steps_per_s=1.0),
+        StepEvent(step=2, loss=0.6, lr=1e-4, elapsed=2.0, steps_per_s=1.0),
+        EvalEvent(step=2, heldout_loss=0.6, accuracy=0.7, elapsed=2.1),
     ]
     loss_fig = loss_figure(log, 2)
     assert list(loss_fig.data[0].y) == [0.7, 0.6]

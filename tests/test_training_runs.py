@@ -6,9 +6,10 @@ import time
 import pytest
 from test_training import tiny_config, topic_corpus
 
-from explorer import training_runs
 from explorer.training import Trainer
-from explorer.training_runs import FORGET_AFTER_S, RunManager, RunRefused
+from explorer.training import runs as training_runs
+from explorer.training.events import EndEvent, StepEvent
+from explorer.training.runs import FORGET_AFTER_S, RunManager, RunRefused
 
 
 def long_config(**overrides):
@@ -29,7 +30,7 @@ def test_cap_refuses_a_second_session_until_the_first_run_stops(tmp_path):
     corpus = topic_corpus()
     first = manager.start("alice", long_config(), corpus=corpus)
     try:
-        assert wait_for(lambda: any(e["kind"] == "step" for e in first.events()))
+        assert wait_for(lambda: any(isinstance(e, StepEvent) for e in first.events()))
         with pytest.raises(RunRefused, match="limit at once"):
             manager.start("bob", long_config(), corpus=corpus)
         with pytest.raises(RunRefused, match="already going in this browser tab"):
@@ -41,7 +42,7 @@ def test_cap_refuses_a_second_session_until_the_first_run_stops(tmp_path):
     assert first.checkpoint is not None and (first.checkpoint / "model.safetensors").is_file()
     second = manager.start("bob", tiny_config(steps=3, eval_pairs=16), corpus=corpus)
     assert second.wait(30) and second.status == "finished"
-    assert [e["step"] for e in second.events() if e["kind"] == "step"] == [1, 2, 3]
+    assert [e.step for e in second.events() if isinstance(e, StepEvent)] == [1, 2, 3]
 
 
 def test_cap_comes_from_the_environment(monkeypatch):
@@ -141,7 +142,7 @@ def test_a_failure_after_the_loop_still_ends_the_run_and_frees_the_slot(tmp_path
     corpus = topic_corpus()
     run = manager.start("unlucky", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
     assert run.wait(30) and run.status == "error" and "eval() broke" in run.message
-    assert run.events()[-1]["kind"] == "end" and run.events()[-1]["status"] == "error"
+    assert isinstance(run.events()[-1], EndEvent) and run.events()[-1].status == "error"
     assert manager.active_runs() == 0
     monkeypatch.setattr(training_runs, "Trainer", Trainer)
     other = manager.start("next", tiny_config(steps=2, eval_pairs=16), corpus=corpus)  # the slot is free

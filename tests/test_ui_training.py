@@ -6,26 +6,29 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_training import tiny_config, topic_corpus
 
-from explorer import training, training_runs
-from explorer.training_runs import RunManager
+from explorer.training import config as training_config
+from explorer.training import data as training_data
+from explorer.training import runs as training_runs
+from explorer.training.events import StepEvent
+from explorer.training.runs import RunManager
 
 
 def train_tab():
     from explorer.models import load_model
     from explorer.ui import training_view
 
-    training_view.render(lambda source, device: load_model(source, device), "cpu")
+    training_view.render(load_model, "cpu")
 
 
 @pytest.fixture
 def app_env(monkeypatch, tmp_path, tiny_bert_dir):
     monkeypatch.setenv("NSP_EXPLORER_HOME", str(tmp_path))
-    monkeypatch.setattr(training, "load_training_corpus", lambda name: topic_corpus())
+    monkeypatch.setattr(training_data, "load_training_corpus", lambda name: topic_corpus())
     manager = RunManager(max_runs=1, heartbeat_timeout=60, checkpoint_root=tmp_path / "checkpoints")
     monkeypatch.setattr(training_runs, "_manager", manager)
     # A preset on the tiny saved model, so a run takes seconds; a long one for the Stop test.
     monkeypatch.setitem(
-        training.PRESETS,
+        training_config.PRESETS,
         "test tiny",
         tiny_config(
             base_model=str(tiny_bert_dir),
@@ -37,7 +40,7 @@ def app_env(monkeypatch, tmp_path, tiny_bert_dir):
         ),
     )
     monkeypatch.setitem(
-        training.PRESETS,
+        training_config.PRESETS,
         "test long",
         tiny_config(
             base_model=str(tiny_bert_dir),
@@ -77,7 +80,7 @@ def test_short_run_updates_the_chart_and_lands_in_the_model_list(app_env):
     at.button(key="train_start").click().run()
     run = app_env.run_for(at.session_state["train_session_id"])
     assert run is not None
-    poll(at, lambda a: any(e["kind"] == "step" for e in run.events()))
+    poll(at, lambda a: any(isinstance(e, StepEvent) for e in run.events()))
     assert len(at.get("plotly_chart")) == 2
     poll(at, lambda a: not run.active)
     assert run.status == "finished"
@@ -95,7 +98,7 @@ def test_stop_stops_and_keeps_the_curve(app_env):
     at = start_app("test long")
     at.button(key="train_start").click().run()
     run = app_env.run_for(at.session_state["train_session_id"])
-    poll(at, lambda a: sum(e["kind"] == "step" for e in run.events()) >= 3)
+    poll(at, lambda a: sum(isinstance(e, StepEvent) for e in run.events()) >= 3)
     at.button(key="train_stop").click().run()
     assert run.wait(30) and run.status == "stopped"
     at.run()
@@ -119,7 +122,7 @@ def test_second_session_is_refused_while_the_cap_is_reached(app_env):
 
 
 def test_scratch_heads_divide_any_hidden_size_and_scratch_settings_survive_switching(app_env):
-    from explorer.ui.training_view import scratch_heads
+    from explorer.training import scratch_heads
 
     assert [scratch_heads(h) for h in (16, 64, 128, 208, 336, 768)] == [1, 1, 2, 2, 4, 12]
     at = start_app("test tiny")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import sys
@@ -12,14 +13,16 @@ from pathlib import Path
 
 from explorer.cli import CommandError
 from explorer.models import ModelLoadError, checkpoints_dir
+from explorer.settings import add_arguments as add_setting_arguments
+from explorer.settings import overrides_from_args
 from explorer.training import (
-    BF16_CHOICES,
-    MODES,
     PRESETS,
     EndEvent,
     EvalEvent,
+    Event,
     StartEvent,
     StepEvent,
+    TrainConfig,
     TrainConfigError,
     Trainer,
     chance_text,
@@ -29,96 +32,24 @@ from explorer.training import (
 
 HELP = "Train the NSP head (or more) on sampled pairs and save a checkpoint."
 
-# Command-line flag -> TrainConfig field, for the flags that override a preset only when given.
-OVERRIDES = {
-    "steps": "steps",
-    "batch_size": "batch_size",
-    "lr": "lr",
-    "head_lr": "head_lr",
-    "seed": "seed",
-    "train": "train_what",
-    "max_length": "max_length",
-    "mode": "mode",
-    "device": "device",
-    "model": "base_model",
-    "corpus": "corpus",
-    "eval_every": "eval_every",
-    "eval_pairs": "eval_pairs",
-    "not_next_share": "not_next_share",
-    "hard_negatives": "hard_negatives",
-    "similar_negatives": "similar_negatives",
-    "bf16": "bf16",
-    "max_seconds": "max_seconds",
-    "extra_corpus": "extra_corpus",
-}
 
-
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="quick demo", choices=list(PRESETS), help="starting settings")
-    parser.add_argument("--steps", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float, help="encoder learning rate")
-    parser.add_argument("--head-lr", type=float, help="pooler + NSP head learning rate")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--train", help="head | pooler | top-K (e.g. top-2) | full | scratch")
-    parser.add_argument("--mlm", action="store_true", help="scratch only: train MLM + NSP together")
-    parser.add_argument(
-        "--freeze-word-embeddings",
-        action="store_true",
-        help="keep the pretrained word embeddings fixed (about half of MiniLM's weights)",
-    )
-    parser.add_argument("--max-length", type=int)
-    parser.add_argument("--mode", choices=list(MODES), help="pairs from BERT chunks, single sentences, or SOP")
-    parser.add_argument("--not-next-share", type=float)
-    parser.add_argument(
-        "--hard-negatives",
-        type=float,
-        metavar="SHARE",
-        help="share of NotNext pairs whose B comes from A's own document (not adjacent)",
-    )
-    parser.add_argument(
-        "--same-source-negatives",
-        action="store_true",
-        help="in a corpus mixture (e.g. sotu+wiki), NotNext B from another document of A's own source",
-    )
-    parser.add_argument(
-        "--similar-negatives",
-        type=float,
-        metavar="SHARE",
-        help="share of NotNext pairs whose B comes from one of the 10 documents most like A's",
-    )
-    parser.add_argument("--eval-every", type=int)
-    parser.add_argument("--eval-pairs", type=int)
-    parser.add_argument("--bf16", choices=list(BF16_CHOICES))
-    parser.add_argument("--max-seconds", type=float, help="stop after this much training time")
+    # One flag per TrainConfig setting, from its declaration; a flag left out keeps the preset's value.
+    add_setting_arguments(parser, TrainConfig)
     parser.add_argument("--no-time-limit", action="store_true", help="ignore the preset's time limit")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "gpu", "mps"])
-    parser.add_argument("--model", help="starting model: bundled model, local folder or hub id")
-    parser.add_argument("--corpus", help="corpus name (default: the bundled corpus)")
-    parser.add_argument(
-        "--extra-corpus",
-        metavar="NAME",
-        help="training-only corpus (e.g. kjv): its documents are trained on and never held out",
-    )
     parser.add_argument("--out", help="checkpoint folder (default: a new folder under the checkpoints dir)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per step and per evaluation")
 
 
-def config_from_args(args):
-    overrides = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
-    if args.freeze_word_embeddings:
-        overrides["freeze_word_embeddings"] = True
-    if args.mlm:
-        overrides["mlm_too"] = True
-    if args.same_source_negatives:
-        overrides["same_source_negatives"] = True
-    config = preset(args.preset, **overrides)
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    config = preset(args.preset, **overrides_from_args(args, TrainConfig))
     if args.no_time_limit:
         config = replace(config, max_seconds=None)
     return config.validate()
 
 
-def _print_human(event) -> None:
+def _print_human(event: Event) -> None:
     if isinstance(event, StartEvent):
         print(
             f"training {event.trainable_params:,} of {event.total_params:,} parameters on {event.device}"
@@ -128,7 +59,8 @@ def _print_human(event) -> None:
         )
     elif isinstance(event, StepEvent) and (event.step % 10 == 0 or event.step == 1):
         print(
-            f"step {event.step:5d}  loss {event.loss:.4f}  lr {event.lr:.2e}  {event.elapsed:6.1f} s  {event.steps_per_s:.2f} steps/s"
+            f"step {event.step:5d}  loss {event.loss:.4f}  lr {event.lr:.2e}  {event.elapsed:6.1f} s  "
+            f"{event.steps_per_s:.2f} steps/s"
         )
     elif isinstance(event, EvalEvent):
         print(f"  held-out  step {event.step:5d}  loss {event.heldout_loss:.4f}  accuracy {event.accuracy:.1%}")
@@ -136,7 +68,7 @@ def _print_human(event) -> None:
         print(f"{event.status} after {event.step} steps, {event.elapsed:.1f} s. {event.message}".rstrip())
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
         trainer = Trainer(config)

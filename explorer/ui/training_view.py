@@ -1,6 +1,6 @@
 """The Train tab: pick settings, press Start, watch the NSP loss fall from ln 2, then use the model.
 
-The run itself lives in explorer.training_runs (a background thread); this view only arranges
+The run itself lives in explorer.training.runs (a background thread); this view only arranges
 widgets, reads the run's event list and draws it. The live part is an st.fragment that reruns itself
 every REFRESH_S seconds while the run is active, so the rest of the page stays usable.
 
@@ -11,67 +11,42 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import fields, replace
 
 import streamlit as st
 
 from explorer.labels import IS_NEXT, LABEL_NAMES, NOT_NEXT
 from explorer.nsp import cross_entropy, score_pair
-from explorer.training import MODES, PRESETS, TrainConfig, TrainConfigError, checkpoint_zip, log_csv_text
-from explorer.training_plots import accuracy_figure, loss_figure
-from explorer.training_runs import RunRefused, get_manager
+from explorer.training import PRESETS, TrainConfig, TrainConfigError, checkpoint_zip, log_csv_text
+from explorer.training.config import TRAIN_CHOICES, TRAIN_LABELS, train_what_parts, with_what_to_train
+from explorer.training.events import EndEvent, EvalEvent, Event, StartEvent, StepEvent, first_of, last_of, of_type
+from explorer.training.log import AVERAGE_WINDOW, moving_average
+from explorer.training.plots import accuracy_figure, loss_figure
+from explorer.training.runs import RunRefused, get_manager
+from explorer.ui.settings_form import load_into_state, page_names, settings_widgets, values_from_state
 
 REFRESH_S = 2.0
-WHAT_LABELS = {
-    "head": "only the NSP head (W_NSP)",
-    "pooler": "pooler + NSP head",
-    "top-K": "top K encoder layers + pooler + head",
-    "full": "the whole model (fine-tune)",
-    "scratch": "a tiny BERT from scratch",
-}
-MODE_LABELS = {"bert": "BERT chunks", "sentences": "single sentences", "sop": "sentence order (SOP)"}
-BF16_LABELS = {"auto": "auto", "on": "on", "off": "off"}
+PREFIX = "train_"  # widget key = PREFIX + the TrainConfig setting's name
 EXAMPLE_PAIR = ("The storm knocked out power across the city.", "Crews worked through the night to restore it.")
-
-# Widget key -> TrainConfig field, for the settings a preset fills in.
-FIELD_KEYS = {
-    "train_steps": "steps",
-    "train_batch_size": "batch_size",
-    "train_lr": "lr",
-    "train_head_lr": "head_lr",
-    "train_max_length": "max_length",
-    "train_seed": "seed",
-    "train_not_next_share": "not_next_share",
-    "train_mode": "mode",
-    "train_bf16": "bf16",
-    "train_eval_every": "eval_every",
-    "train_scratch_layers": "scratch_layers",
-    "train_scratch_hidden": "scratch_hidden",
-    "train_mlm_too": "mlm_too",
-    "train_freeze_words": "freeze_word_embeddings",
-}
-SCRATCH_KEYS = ("train_scratch_layers", "train_scratch_hidden", "train_mlm_too")  # drawn only for "scratch"
-HEAD_SIZE = 64  # BERT's attention head size
-
-
-def scratch_heads(hidden: int) -> int:
-    """About one head per 64 dimensions, as BERT: the largest count up to hidden // 64 that divides hidden."""
-    heads = max(1, hidden // HEAD_SIZE)
-    while hidden % heads:
-        heads -= 1
-    return heads
+MAIN = page_names(TrainConfig, "main")
+SCRATCH = page_names(TrainConfig, "main", only_for="scratch")  # drawn only for "scratch"
+ADVANCED = page_names(TrainConfig, "advanced")
 
 
 def _apply_preset() -> None:
     """Copy the chosen preset into the setting widgets (a callback: runs before the widgets are drawn)."""
     config = PRESETS[st.session_state["train_preset"]]
-    for key, name in FIELD_KEYS.items():
-        value = getattr(config, name)
-        st.session_state[key] = value if value is not None else config.lr
-    what = config.train_what
-    st.session_state["train_what"] = "top-K" if config.top_k is not None else what
-    st.session_state["train_top_k"] = config.top_k or 2
-    st.session_state["train_time_limit"] = int(config.max_seconds or 0)
+    load_into_state(config, PREFIX)
+    choice, top_k = train_what_parts(config.train_what)
+    st.session_state["train_what"] = choice
+    st.session_state["train_top_k"] = top_k or 2
+
+
+def _what_to_train(place, disabled: bool) -> tuple[str, int]:
+    what = place.selectbox(
+        "What to train", list(TRAIN_CHOICES), format_func=TRAIN_LABELS.get, key="train_what", disabled=disabled
+    )
+    top_k = place.number_input("K (top layers)", 1, 12, key="train_top_k", disabled=disabled or what != "top-K")
+    return what, int(top_k)
 
 
 def _settings(disabled: bool) -> TrainConfig | None:
@@ -80,10 +55,10 @@ def _settings(disabled: bool) -> TrainConfig | None:
         st.session_state["train_preset"] = "quick demo"
         _apply_preset()
     # Streamlit drops the state of a widget that a run does not draw; re-assigning keeps what the student
-    # typed in the scratch settings while another choice hides them.
-    for key in SCRATCH_KEYS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+    # typed in the settings that are hidden now (scratch sizes, the collapsed advanced settings).
+    for name in SCRATCH + ADVANCED:
+        if PREFIX + name in st.session_state:
+            st.session_state[PREFIX + name] = st.session_state[PREFIX + name]
     st.selectbox(
         "Preset",
         list(PRESETS),
@@ -92,86 +67,17 @@ def _settings(disabled: bool) -> TrainConfig | None:
         disabled=disabled,
         help="Quick demo: about a minute on a laptop CPU. Longer run: about ten minutes.",
     )
-    left, middle, right = st.columns(3)
-    with left:
-        what = st.selectbox(
-            "What to train", list(WHAT_LABELS), format_func=WHAT_LABELS.get, key="train_what", disabled=disabled
-        )
-        top_k = st.number_input("K (top layers)", 1, 12, key="train_top_k", disabled=disabled or what != "top-K")
-        st.selectbox(
-            "Pairs",
-            list(MODES),
-            format_func=MODE_LABELS.get,
-            key="train_mode",
-            disabled=disabled,
-            help="BERT chunks: the original recipe. Single sentences: short, fast, easy to read. "
-            "SOP: ALBERT's sentence order task (B before A = label 1).",
-        )
-        st.slider("NotNext share", 0.1, 0.9, step=0.05, key="train_not_next_share", disabled=disabled)
-        st.checkbox(
-            "Freeze word embeddings",
-            key="train_freeze_words",
-            disabled=disabled or what == "scratch",
-            help="Keeps the pretrained 30,522-word table fixed: about half of MiniLM's weights, so steps are faster.",
-        )
-    with middle:
-        st.number_input("Steps", 1, 100_000, key="train_steps", disabled=disabled)
-        st.number_input("Batch size (pairs)", 1, 1024, key="train_batch_size", disabled=disabled)
-        st.number_input("Max sequence length", 8, 512, key="train_max_length", disabled=disabled)
-        st.number_input("Time limit (s, 0 = none)", 0, 36_000, key="train_time_limit", disabled=disabled)
-    with right:
-        st.number_input(
-            "Learning rate (encoder)",
-            0.0,
-            1.0,
-            key="train_lr",
-            format="%.6f",
-            step=1e-5,
-            disabled=disabled,
-            help="Warmup over the first steps, then linear decay to 0.",
-        )
-        st.number_input(
-            "Learning rate (pooler + head)",
-            0.0,
-            1.0,
-            key="train_head_lr",
-            format="%.6f",
-            step=1e-4,
-            disabled=disabled,
-            help="A fresh head learns faster with a larger rate than the encoder.",
-        )
-        st.number_input(
-            "Seed",
-            0,
-            2**31 - 1,
-            key="train_seed",
-            disabled=disabled,
-            help="Same seed and settings: the same curve on the same machine.",
-        )
-        st.number_input("Evaluate every (steps)", 1, 100_000, key="train_eval_every", disabled=disabled)
-        st.selectbox(
-            "bf16 autocast",
-            list(BF16_LABELS),
-            key="train_bf16",
-            disabled=disabled,
-            help="Faster on CPUs with AVX-512 BF16 and on recent GPUs.",
-        )
+    columns = st.columns(3)
+    what, top_k = _what_to_train(columns[0], disabled)
+    frozen_for_scratch = ("freeze_word_embeddings",) if what == "scratch" else ()
+    settings_widgets(TrainConfig, PREFIX, MAIN, [columns[1], columns[2], columns[0]], disabled, frozen_for_scratch)
     if what == "scratch":
-        a, b, c = st.columns(3)
-        a.number_input("Layers", 1, 12, key="train_scratch_layers", disabled=disabled)
-        b.number_input("Hidden size", 16, 768, step=16, key="train_scratch_hidden", disabled=disabled)
-        c.checkbox("MLM + NSP (as BERT pretraining)", key="train_mlm_too", disabled=disabled)
-    values = {name: st.session_state[key] for key, name in FIELD_KEYS.items()}
-    values["train_what"] = f"top-{int(top_k)}" if what == "top-K" else what
-    if what != "scratch":
-        values["mlm_too"] = False
-    else:
-        values["freeze_word_embeddings"] = False
-    limit = st.session_state["train_time_limit"]
-    values["max_seconds"] = float(limit) if limit else None
-    values["scratch_heads"] = scratch_heads(int(values["scratch_hidden"]))
+        settings_widgets(TrainConfig, PREFIX, SCRATCH, st.columns(3), disabled)
+    with st.expander("More settings"):
+        settings_widgets(TrainConfig, PREFIX, ADVANCED, st.columns(3), disabled)
+    shown = MAIN + ADVANCED + (SCRATCH if what == "scratch" else [])
     base = PRESETS[st.session_state["train_preset"]]
-    config = replace(base, **{k: v for k, v in values.items() if k in {f.name for f in fields(TrainConfig)}})
+    config = with_what_to_train(base, what, top_k, values_from_state(TrainConfig, PREFIX, shown))
     problems = config.problems()
     if problems:
         for problem in problems:
@@ -180,39 +86,33 @@ def _settings(disabled: bool) -> TrainConfig | None:
     return config
 
 
-def _progress(events: list[dict]) -> tuple[float, str]:
-    start = next((e for e in events if e["kind"] == "start"), None)
-    steps = [e for e in events if e["kind"] == "step"]
+def _progress(events: list[Event]) -> tuple[float, str]:
+    start = first_of(events, StartEvent)
+    last = last_of(events, StepEvent)
     if start is None:
         return 0.0, "Preparing: loading the model and tokenising the corpus…"
-    if not steps:
+    if last is None:
         return 0.0, "Measuring the untrained model on the held-out pairs…"
-    last, total = steps[-1], start["total_steps"]
-    rate = last["steps_per_s"]
-    left = (total - last["step"]) / rate if rate > 0 else float("nan")
-    return last[
-        "step"
-    ] / total, f"step {last['step']} / {total} · {rate:.2f} steps/s · about {left:.0f} s left at this pace"
+    total, rate = start.total_steps, last.steps_per_s
+    left = (total - last.step) / rate if rate > 0 else float("nan")
+    return last.step / total, f"step {last.step} / {total} · {rate:.2f} steps/s · about {left:.0f} s left at this pace"
 
 
-def _metrics(events: list[dict]) -> None:
-    steps = [e for e in events if e["kind"] == "step"]
-    evals = [e for e in events if e["kind"] == "eval"]
+def _metrics(events: list[Event]) -> None:
+    losses = [e.loss for e in of_type(events, StepEvent)]
+    evals = of_type(events, EvalEvent)
     a, b, c = st.columns(3)
-    recent = steps[-20:]
-    if recent:
-        a.metric("Training loss (last 20 steps)", f"{sum(e['loss'] for e in recent) / len(recent):.4f}")
+    if losses:
+        a.metric(f"Training loss (last {AVERAGE_WINDOW} steps)", f"{moving_average(losses)[-1]:.4f}")
     if evals:
         first, last = evals[0], evals[-1]
         b.metric(
             "Held-out loss",
-            f"{last['heldout_loss']:.4f}",
-            f"{last['heldout_loss'] - first['heldout_loss']:+.4f}",
+            f"{last.heldout_loss:.4f}",
+            f"{last.heldout_loss - first.heldout_loss:+.4f}",
             delta_color="inverse",
         )
-        c.metric(
-            "Held-out accuracy", f"{last['accuracy']:.1%}", f"{(last['accuracy'] - first['accuracy']) * 100:+.1f} pts"
-        )
+        c.metric("Held-out accuracy", f"{last.accuracy:.1%}", f"{(last.accuracy - first.accuracy) * 100:+.1f} pts")
 
 
 def _register(run) -> bool:
@@ -221,7 +121,8 @@ def _register(run) -> bool:
     path = str(run.checkpoint)
     if any(existing == path for _, existing in models):
         return False
-    name = f"{run.run_id} ({run.config.train_what}, {run.events()[-1].get('step', 0)} steps)"
+    end = last_of(run.events(), EndEvent)
+    name = f"{run.run_id} ({run.config.train_what}, {end.step if end else 0} steps)"
     models.append((name, path))
     return True
 
@@ -343,13 +244,13 @@ def _live(manager, session_id: str, refresh: float | None) -> None:
         share, text = _progress(events)
         st.progress(min(1.0, share), text=text)
         _metrics(events)
-        start = next((e for e in events if e["kind"] == "start"), {})
-        total = start.get("total_steps")
+        start = first_of(events, StartEvent)
+        total = start.total_steps if start else None
         if start:
             st.caption(
-                f"Training {start['trainable_params']:,} of {start['total_params']:,} parameters on {start['device']}"
-                f"{' with bf16 autocast' if start['bf16'] else ''}; held-out: {start['eval_pairs']} pairs from "
-                f"{start['heldout_documents']} documents never used for training."
+                f"Training {start.trainable_params:,} of {start.total_params:,} parameters on {start.device}"
+                f"{' with bf16 autocast' if start.bf16 else ''}; held-out: {start.eval_pairs} pairs from "
+                f"{start.heldout_documents} documents never used for training."
             )
         st.plotly_chart(loss_figure(events, total), key="train_loss_chart", config={"displaylogo": False})
         st.plotly_chart(accuracy_figure(events, total), key="train_accuracy_chart", config={"displaylogo": False})

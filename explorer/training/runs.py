@@ -7,7 +7,7 @@ A classroom shares one server, so:
 - a run whose page stops asking for news (closed tab: no heartbeat for `heartbeat_timeout` seconds,
   env NSP_EXPLORER_RUN_TIMEOUT, default 90) is stopped, so it cannot burn CPU forever.
 
-The page never touches the model while it trains: the run thread appends event dicts to a list under
+The page never touches the model while it trains: the run thread appends the loop's typed events to a list under
 a lock, and the page copies that list when it redraws. A finished or stopped run saves its checkpoint
 under explorer.models.checkpoints_dir()/<run id>.
 """
@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from explorer.models import checkpoints_dir
-from explorer.training import TrainConfig, Trainer, save_checkpoint
+from explorer.training.checkpoints import save_checkpoint
+from explorer.training.config import TrainConfig
+from explorer.training.events import EndEvent, Event
+from explorer.training.loop import Trainer
 
 MAX_RUNS_ENV = "NSP_EXPLORER_MAX_RUNS"
 TIMEOUT_ENV = "NSP_EXPLORER_RUN_TIMEOUT"
@@ -65,7 +68,7 @@ class TrainingRun:
     started: float = field(default_factory=time.time)
     last_heartbeat: float = field(default_factory=time.monotonic)
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
-    _events: list[dict] = field(default_factory=list, repr=False)
+    _events: list[Event] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
     forgotten: bool = False  # reset or dropped by the manager: its checkpoint must not outlive it
@@ -74,11 +77,11 @@ class TrainingRun:
     def active(self) -> bool:
         return self.status in ACTIVE
 
-    def add(self, event: dict) -> None:
+    def add(self, event: Event) -> None:
         with self._lock:
             self._events.append(event)
 
-    def events(self) -> list[dict]:
+    def events(self) -> list[Event]:
         """A copy of every event so far (the page's view of the run)."""
         with self._lock:
             return list(self._events)
@@ -167,7 +170,7 @@ class RunManager:
             self._delete_checkpoint(run)
 
     def _forget_stale(self) -> list[TrainingRun]:
-        """Drop ended runs of sessions quiet for FORGET_AFTER_S (under the lock); the caller deletes their checkpoints."""
+        """Drop ended runs of sessions quiet for FORGET_AFTER_S (under the lock); the caller deletes their folders."""
         now, dropped = time.monotonic(), []
         for session_id, run in list(self._runs.items()):
             if not run.active and now - run.last_heartbeat > FORGET_AFTER_S:
@@ -218,30 +221,42 @@ class RunManager:
                     f"({MAX_CHECKPOINTS_ENV}={self.max_checkpoints})."
                 ).strip()
 
+    def _train(self, run: TrainingRun, trainer: Trainer) -> tuple[EndEvent | None, bool]:
+        """Run the loop, keeping its events; (its EndEvent, whether the page went quiet meanwhile)."""
+        run.status = "running"
+        end, abandoned = None, False
+        for event in trainer.run(run.stop_event):
+            run.add(event)
+            if isinstance(event, EndEvent):
+                end = event
+            if not abandoned and time.monotonic() - run.last_heartbeat > self.heartbeat_timeout:
+                abandoned = True  # the page stopped asking: its tab is closed
+                run.stop_event.set()
+        return end, abandoned
+
+    def _save(self, run: TrainingRun, trainer: Trainer, end: EndEvent | None) -> str:
+        """Save the run's checkpoint; returns the run's message (with the reason when saving failed)."""
+        message = end.message if end else ""
+        try:
+            run.checkpoint = save_checkpoint(
+                trainer.model, trainer.tokenizer, self._root() / run.run_id, run.config, trainer.log
+            )
+        except Exception as err:
+            message = f"{message} Saving the checkpoint failed: {err}".strip()
+            if end is not None:
+                end.message = message
+        return message
+
     def _work(self, run: TrainingRun, corpus) -> None:
         # Whatever fails, the finally block ends the run: a run stuck "running" would hold a slot (with
         # max_runs=1, the whole server's) until a restart.
-        status, message, abandoned, end, trainer = "error", "", False, {}, None
+        status, message, trainer = "error", "", None
         try:
             trainer = Trainer(run.config, corpus=corpus)
-            run.status = "running"
-            for event in trainer.run(run.stop_event):
-                data = event.to_dict()
-                run.add(data)
-                if data["kind"] == "end":
-                    end = data
-                if not abandoned and time.monotonic() - run.last_heartbeat > self.heartbeat_timeout:
-                    abandoned = True  # the page stopped asking: its tab is closed
-                    run.stop_event.set()
-            status, message = end.get("status", "error"), end.get("message", "")
+            end, abandoned = self._train(run, trainer)
+            status, message = (end.status, end.message) if end else ("error", "")
             if trainer.step > 0 and not abandoned and not run.forgotten:
-                try:
-                    run.checkpoint = save_checkpoint(
-                        trainer.model, trainer.tokenizer, self._root() / run.run_id, run.config, trainer.log
-                    )
-                except Exception as err:
-                    message = f"{message} Saving the checkpoint failed: {err}".strip()
-                    end["message"] = message
+                message = self._save(run, trainer, end)
             if abandoned:
                 status = "abandoned"
                 message = (
@@ -250,16 +265,8 @@ class RunManager:
         except Exception as err:
             status = "error"
             message = str(err) if isinstance(err, ValueError) else f"{err.__class__.__name__}: {err}"
-            if not end:  # the page shows the run's end from its events
-                run.add(
-                    {
-                        "kind": "end",
-                        "status": "error",
-                        "step": getattr(trainer, "step", 0),
-                        "elapsed": 0.0,
-                        "message": message,
-                    }
-                )
+            if not any(isinstance(e, EndEvent) for e in run.events()):  # the page shows the run's end from its events
+                run.add(EndEvent("error", getattr(trainer, "step", 0), 0.0, message))
         finally:
             with self._lock:  # together with reset(): exactly one of the two sees the run end after it was forgotten
                 run.message, run.status = message, status

@@ -1,4 +1,4 @@
-"""Training curves as pure functions: the run's event log in, a plotly Figure out. Knows nothing of Streamlit.
+"""Training curves as pure functions: the run's typed events in, a plotly Figure out. Knows nothing of Streamlit.
 
 Colours follow explorer.plots: training loss grey with its moving average dark, held-out blue,
 the chance line ln 2 dashed grey; MLM and total (scratch pretraining) get their own colours.
@@ -6,11 +6,14 @@ the chance line ln 2 dashed grey; MLM and total (scratch pretraining) get their 
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 
 from explorer.labels import CHANCE_LOSS
-from explorer.plots import FONT
-from explorer.training import chance_text, moving_average
+from explorer.plots import style
+from explorer.training.events import EvalEvent, Event, StartEvent, StepEvent, first_of, of_type
+from explorer.training.log import AVERAGE_WINDOW, chance_text, moving_average
 
 TRAIN_COLOR = "#9ca3af"
 AVERAGE_COLOR = "#111827"
@@ -20,44 +23,43 @@ NSP_COLOR = "#ea580c"
 ACCURACY_COLOR = "#16a34a"
 
 
-def curves(log: list[dict], window: int = 20) -> dict[str, list]:
-    """The series a chart needs, from the run's events (dicts with kind step / eval)."""
-    steps = [e for e in log if e.get("kind") == "step"]
-    evals = [e for e in log if e.get("kind") == "eval"]
-    losses = [e["loss"] for e in steps]
+def curves(log: list[Event], window: int = AVERAGE_WINDOW) -> dict[str, list[Any]]:
+    """The series a chart needs, from the run's step and eval events."""
+    steps = of_type(log, StepEvent)
+    evals = of_type(log, EvalEvent)
+    losses = [e.loss for e in steps]
     return {
-        "step": [e["step"] for e in steps],
+        "step": [e.step for e in steps],
         "loss": losses,
         "loss_avg": moving_average(losses, window),
-        "nsp_loss": [e.get("nsp_loss") for e in steps],
-        "mlm_loss": [e.get("mlm_loss") for e in steps],
-        "eval_step": [e["step"] for e in evals],
-        "heldout_loss": [e["heldout_loss"] for e in evals],
-        "accuracy": [e["accuracy"] for e in evals],
+        "nsp_loss": [e.nsp_loss for e in steps],
+        "mlm_loss": [e.mlm_loss for e in steps],
+        "eval_step": [e.step for e in evals],
+        "heldout_loss": [e.heldout_loss for e in evals],
+        "accuracy": [e.accuracy for e in evals],
     }
 
 
 def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left"),
-        height=height,
-        margin=dict(l=50, r=20, t=50, b=40),
-        font=FONT,
-        plot_bgcolor="white",
-        paper_bgcolor="white",
+    """explorer.plots' look, plus a legend on top and the zoom kept while the chart refreshes."""
+    fig.update_xaxes(title="step")
+    return style(
+        fig,
+        title,
+        height,
+        showlegend=None,  # plotly's default: a legend once there are two traces
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-        uirevision="training",  # keep the student's zoom while the chart refreshes
+        uirevision="training",
     )
-    fig.update_xaxes(showgrid=True, gridcolor="#eef0f3", zeroline=False, title="step")
-    fig.update_yaxes(showgrid=True, gridcolor="#eef0f3", zeroline=False)
-    return fig
 
 
-def loss_figure(log: list[dict], total_steps: int | None = None, window: int = 20, height: int = 340) -> go.Figure:
+def loss_figure(
+    log: list[Event], total_steps: int | None = None, window: int = AVERAGE_WINDOW, height: int = 340
+) -> go.Figure:
     """Training cross-entropy per step and its moving average, held-out loss at each evaluation, chance ln 2."""
     c = curves(log, window)
-    start = next((e for e in log if e.get("kind") == "start"), {})
-    chance = start.get("chance_loss", CHANCE_LOSS)  # H(q) when the NotNext share q is not 1/2
+    start = first_of(log, StartEvent)
+    chance = start.chance_loss if start else CHANCE_LOSS  # H(q) when the NotNext share q is not 1/2
     fig = go.Figure()
     with_mlm = any(v is not None for v in c["mlm_loss"])
     if with_mlm:
@@ -111,7 +113,7 @@ def loss_figure(log: list[dict], total_steps: int | None = None, window: int = 2
     return _style(fig, "Loss: falls below ln 2 when the model learns", height)
 
 
-def accuracy_figure(log: list[dict], total_steps: int | None = None, height: int = 260) -> go.Figure:
+def accuracy_figure(log: list[Event], total_steps: int | None = None, height: int = 260) -> go.Figure:
     """Held-out NSP accuracy at each evaluation, with the 50% a coin would get."""
     c = curves(log)
     fig = go.Figure()

@@ -1,0 +1,256 @@
+"""The one NSP training loop, used by the app (in a background thread) and by `python -m explorer train`.
+
+trainer = Trainer(config)                  # loads model + corpus, builds the fixed held-out set
+for event in trainer.run(stop_event):      # StartEvent, StepEvent..., EvalEvent..., EndEvent
+    ...
+save_checkpoint(trainer.model, trainer.tokenizer, out_dir, config, trainer.log)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import BertForPreTraining
+
+from explorer.corpus import Corpus
+from explorer.labels import binary_entropy
+from explorer.models import load_model
+from explorer.training import data
+from explorer.training.config import TrainConfig, TrainConfigError
+from explorer.training.data import IGNORE, make_sampler, mask_for_mlm, pairs_to_batch
+from explorer.training.events import EndEvent, EvalEvent, Event, StartEvent, StepEvent
+from explorer.training.model import (
+    build_scratch_model,
+    set_dropout,
+    trainable_groups,
+    use_bf16,
+    warmup_then_linear_decay,
+)
+
+HELDOUT_SEED_OFFSET = 1_000_003  # the held-out sampler's seed, far from the training sampler's
+Batch = dict[str, torch.Tensor]
+
+
+def _load(config: TrainConfig) -> tuple[Any, Any, torch.device]:
+    """(model, tokenizer, device) to train: the named model, or a tiny scratch BERT on its tokenizer."""
+    torch.manual_seed(config.seed)
+    loaded = load_model(config.base_model, config.device)
+    if config.train_what == "scratch":
+        torch.manual_seed(config.seed)
+        model = build_scratch_model(config, len(loaded.tokenizer)).to(loaded.device)
+        return model, loaded.tokenizer, loaded.device
+    if config.max_length > loaded.max_positions:
+        raise TrainConfigError(
+            f"Max sequence length {config.max_length} exceeds this model's {loaded.max_positions} positions."
+        )
+    return loaded.model, loaded.tokenizer, loaded.device
+
+
+def failure_message(err: Exception, step: int) -> str:
+    if isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower():
+        return f"Out of memory at step {step}: lower the batch size or max sequence length. ({err})"
+    return f"Training failed at step {step}: {err.__class__.__name__}: {err}"
+
+
+class Trainer:
+    """Sets up one run (model, corpus split, fixed held-out set); `run()` then yields its events."""
+
+    def __init__(self, config: TrainConfig, corpus: Corpus | None = None):
+        self.config = config.validate()
+        self.log: list[Event] = []
+        self.step = 0
+        self.model, self.tokenizer, self.device = _load(config)
+        set_dropout(self.model, config.dropout)
+        self.groups = trainable_groups(self.model, config)
+        self.use_bf16 = use_bf16(config, self.device)
+        self._prepare_data(corpus if corpus is not None else data.load_training_corpus(config.corpus))
+        self.mlm_generator = torch.Generator().manual_seed(config.seed)
+        self._pending: list[tuple[int, float, torch.Tensor]] = []  # (step, lr, stacked losses) not yet read
+        self._start = self._eval_seconds = 0.0
+
+    def _prepare_data(self, corpus: Corpus) -> None:
+        config = self.config
+        self.train_corpus, self.heldout_corpus = data.split_corpus(corpus, config)
+        self.train_corpus = data.with_extra_documents(self.train_corpus, config)
+        self.sampler = make_sampler(self.train_corpus, self.tokenizer, config, seed=config.seed)
+        # A fixed held-out set per run: the same pairs at every evaluation, so the curve shows learning, not luck.
+        heldout_sampler = make_sampler(self.heldout_corpus, self.tokenizer, config, config.seed + HELDOUT_SEED_OFFSET)
+        # Tokenise every sentence now (seconds for the default corpus), not lazily inside the timed steps.
+        for sampler in (self.sampler, heldout_sampler):
+            table = getattr(sampler, "table", None)
+            if table is not None:
+                table.ensure_all()
+        self.heldout_pairs = heldout_sampler.sample_many(config.eval_pairs)
+        pairs, size = self.heldout_pairs, config.eval_batch_size
+        self.eval_batches = [
+            {k: v.to(self.device) for k, v in pairs_to_batch(pairs[i : i + size], self.tokenizer).items()}
+            for i in range(0, len(pairs), size)
+        ]
+
+    @property
+    def is_pretraining_model(self) -> bool:
+        return isinstance(self.model, BertForPreTraining)
+
+    def _autocast(self) -> AbstractContextManager[Any]:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16)
+
+    def _losses(
+        self, batch: Batch, mlm_labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """(total, nsp, mlm or None, NSP logits) of a batch, read off the real BERT modules."""
+        inputs = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+        if not self.is_pretraining_model:
+            logits = self.model(**inputs).logits
+            nsp = F.cross_entropy(logits.float(), batch["labels"])
+            return nsp, nsp, None, logits
+        out = self.model.bert(**inputs)
+        logits = self.model.cls.seq_relationship(out.pooler_output)
+        nsp = F.cross_entropy(logits.float(), batch["labels"])
+        if mlm_labels is None:
+            return nsp, nsp, None, logits
+        # Predict only at masked positions: the vocabulary projection at every position would dominate the cost.
+        chosen = mlm_labels != IGNORE
+        token_logits = self.model.cls.predictions(out.last_hidden_state[chosen])
+        mlm = F.cross_entropy(token_logits.float(), mlm_labels[chosen]) if chosen.any() else nsp * 0.0
+        return nsp + mlm, nsp, mlm, logits
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, float]:
+        """Mean cross_entropy and argmax accuracy of NSP on the fixed held-out pairs."""
+        self.model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        count = 0
+        with self._autocast():
+            for batch in self.eval_batches:
+                _, nsp, _, logits = self._losses(batch, None)
+                n = batch["labels"].numel()
+                loss_sum += nsp.float() * n
+                correct += (logits.argmax(-1) == batch["labels"]).sum()
+                count += n
+        self.model.train()
+        return float(loss_sum) / count, float(correct) / count
+
+    def _next_batch(self) -> tuple[Batch, torch.Tensor | None]:
+        batch = pairs_to_batch(self.sampler.sample_many(self.config.batch_size), self.tokenizer)
+        mlm_labels = None
+        if self.config.mlm_too:
+            batch["input_ids"], mlm_labels = mask_for_mlm(batch, self.tokenizer, self.mlm_generator)
+            mlm_labels = mlm_labels.to(self.device, non_blocking=True)
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}, mlm_labels
+
+    def _emit(self, event: Event) -> Event:
+        self.log.append(event)
+        return event
+
+    def _start_event(self) -> StartEvent:
+        trainable = [p for g in self.groups for p in g["params"]]
+        return StartEvent(
+            total_steps=self.config.steps,
+            device=str(self.device),
+            bf16=self.use_bf16,
+            trainable_params=sum(p.numel() for p in trainable),
+            total_params=sum(p.numel() for p in self.model.parameters()),
+            train_documents=len(self.train_corpus.documents),
+            heldout_documents=len(self.heldout_corpus.documents),
+            eval_pairs=sum(b["labels"].numel() for b in self.eval_batches),
+            chance_loss=binary_entropy(self.config.not_next_share),  # ln 2 for a 50/50 prior
+        )
+
+    def _train_step(self, optimizer: torch.optim.Optimizer, schedule: Any) -> None:
+        """One optimizer step; its losses wait in _pending until the next flush reads them."""
+        batch, mlm_labels = self._next_batch()
+        with self._autocast():
+            total, nsp, mlm, _ = self._losses(batch, mlm_labels)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if self.config.grad_clip:
+            torch.nn.utils.clip_grad_norm_([p for g in self.groups for p in g["params"]], self.config.grad_clip)
+        lr = optimizer.param_groups[0]["lr"]  # the first group is the encoder's (or the head's if alone)
+        optimizer.step()
+        schedule.step()
+        self.step += 1
+        mlm_part = mlm.detach() if mlm is not None else torch.zeros((), device=self.device)
+        losses = torch.stack([total.detach().float(), nsp.detach().float(), mlm_part.float()])
+        self._pending.append((self.step, lr, losses))
+
+    def _flush(self) -> Iterator[Event]:
+        """StepEvents for the pending steps, their losses read in one transfer (a GPU waits at each read)."""
+        if not self._pending:
+            return
+        values = torch.stack([losses for _, _, losses in self._pending]).float().cpu().tolist()
+        now = time.perf_counter() - self._start
+        rate = self.step / max(1e-9, now - self._eval_seconds)
+        with_mlm = self.config.mlm_too
+        for (step, lr, _), (total, nsp, mlm) in zip(self._pending, values):
+            parts = {"nsp_loss": nsp, "mlm_loss": mlm} if with_mlm else {}
+            yield self._emit(StepEvent(step, total, lr, now, rate, **parts))
+        self._pending.clear()
+
+    def _eval_event(self) -> Event:
+        t0 = time.perf_counter()
+        loss, accuracy = self.evaluate()
+        self._eval_seconds += time.perf_counter() - t0
+        return self._emit(EvalEvent(self.step, loss, accuracy, time.perf_counter() - self._start))
+
+    def _stop_reason(self, stop_event: threading.Event) -> tuple[str, str] | None:
+        if stop_event.is_set():
+            return "stopped", f"Stopped at step {self.step}."
+        limit = self.config.max_seconds
+        if limit is not None and time.perf_counter() - self._start >= limit:
+            return "finished", f"Time limit of {limit:g} s reached at step {self.step}."
+        return None
+
+    def _steps(self, stop_event: threading.Event) -> Generator[Event, None, tuple[str, str]]:
+        """The training steps with their evaluations; returns (status, message)."""
+        config = self.config
+        optimizer = torch.optim.AdamW(self.groups, lr=config.lr)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_then_linear_decay(config.steps, config.warmup))
+        flush_every = 1 if self.device.type == "cpu" else 10
+        yield self._eval_event()  # step 0: where the curve starts (near ln 2 for an untrained head)
+        self._eval_seconds = 0.0  # the starting evaluation is not part of the training time
+        self._start = time.perf_counter()
+        while self.step < config.steps:
+            reason = self._stop_reason(stop_event)
+            if reason is not None:
+                return reason
+            self._train_step(optimizer, schedule)
+            if len(self._pending) >= flush_every:
+                yield from self._flush()
+            if self.step % config.eval_every == 0 and self.step < config.steps:
+                yield from self._flush()
+                yield self._eval_event()
+        return "finished", ""
+
+    def _last_look(self) -> Iterator[Event]:
+        """The pending steps, and a held-out evaluation at the last step unless one was just made."""
+        yield from self._flush()
+        last = self.log[-1] if self.log else None
+        if self.step > 0 and not (isinstance(last, EvalEvent) and last.step == self.step):
+            yield self._eval_event()
+
+    def run(self, stop_event: threading.Event | None = None) -> Iterator[Event]:
+        """Train, yielding events; a stop request or an error ends the run with an EndEvent, keeping the log."""
+        stop_event = stop_event or threading.Event()
+        torch.manual_seed(self.config.seed)  # dropout masks: same seed, same curve
+        self.model.train()
+        yield self._emit(self._start_event())
+        self._start, self._eval_seconds = time.perf_counter(), 0.0
+        try:
+            status, message = yield from self._steps(stop_event)
+        except Exception as err:
+            status, message = "error", failure_message(err, self.step + 1)
+            self._pending.clear()
+        if status != "error":
+            try:
+                yield from self._last_look()
+            except Exception as err:
+                status, message = "error", f"Final evaluation failed: {err.__class__.__name__}: {err}"
+        self.model.eval()
+        yield self._emit(EndEvent(status, self.step, time.perf_counter() - self._start, message))
