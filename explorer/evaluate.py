@@ -185,8 +185,8 @@ def read_pairs(path: str | Path) -> list[LabelledPair]:
     path = Path(path)
     try:
         data = path.read_bytes()
-    except OSError as err:
-        raise EvalFileError(f"Cannot read {path}: {err.strerror or err}.") from err
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+        raise EvalFileError(f"Cannot read {path}: {getattr(err, 'strerror', None) or err}.") from None
     return parse_pairs(data, path.name)
 
 

@@ -39,6 +39,7 @@ MODES = ("bert", "sentences", "sop")
 BF16_CHOICES = ("auto", "on", "off")
 MAX_STEPS = 100_000
 MAX_BATCH = 1024
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeds both take this range
 MAX_LR = 1.0  # anything above this makes AdamW diverge at once on BERT; it is a typo, not a setting
 MAX_POSITIONS = 512  # BERT's position embeddings
 MLM_MASK_SHARE = 0.15  # BERT masks 15% of tokens: 80% [MASK], 10% random token, 10% unchanged
@@ -122,6 +123,8 @@ class TrainConfig:
             out.append(
                 f"Similar negatives is a share of the NotNext pairs, from 0 to 1 (got {self.similar_negatives})."
             )
+        if not 0.0 <= self.short_seq_prob <= 1.0:
+            out.append(f"Short sequence probability must lie between 0 and 1 (got {self.short_seq_prob}).")
         if not 0.0 < self.not_next_share < 1.0:
             out.append(f"NotNext share must lie strictly between 0 and 1 (got {self.not_next_share}).")
         if self.mode not in MODES:
@@ -148,6 +151,10 @@ class TrainConfig:
             out.append(f"Evaluate every must be at least 1 step (got {self.eval_every}).")
         if not isinstance(self.eval_pairs, int) or not 2 <= self.eval_pairs <= 20_000:
             out.append(f"Held-out pairs must be from 2 to 20,000 (got {self.eval_pairs}).")
+        if not isinstance(self.eval_batch_size, int) or not 1 <= self.eval_batch_size <= MAX_BATCH:
+            out.append(f"Evaluation batch size must be from 1 to {MAX_BATCH} pairs (got {self.eval_batch_size}).")
+        if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            out.append(f"Seed must be a whole number from 0 to {MAX_SEED:,} (got {self.seed}).")
         if not 0.0 < self.heldout_fraction <= 0.5:
             out.append(f"Held-out share of documents must be above 0 and at most 0.5 (got {self.heldout_fraction}).")
         if self.bf16 not in BF16_CHOICES:
@@ -156,10 +163,10 @@ class TrainConfig:
             out.append(
                 f"Extra training corpus {self.extra_corpus!r} is not a known corpus name (e.g. kjv, or sotu+kjv)."
             )
-        if self.max_seconds is not None and self.max_seconds <= 0:
+        if self.max_seconds is not None and not self.max_seconds > 0:  # NaN too
             out.append(f"Time limit must be positive (got {self.max_seconds}).")
-        if not 0.0 <= self.weight_decay < 1.0 or self.grad_clip < 0:
-            out.append("Weight decay must lie in [0, 1) and gradient clipping must not be negative.")
+        if not 0.0 <= self.weight_decay < 1.0 or not 0 <= self.grad_clip < math.inf:
+            out.append("Weight decay must lie in [0, 1) and gradient clipping must be a finite number, 0 or more.")
         return out
 
     def _top_k_ok(self) -> bool:

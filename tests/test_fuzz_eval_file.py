@@ -139,7 +139,15 @@ def test_well_formed_json_lines_and_json_read_back_exactly(rows, ensure_ascii, a
 
 
 def test_the_worst_files_are_refused_or_read():
-    expected = ["longer than 100,000 characters", "too many digits", "nested too deeply", None, None, "label must", "not in double quotes"]
+    expected = [
+        "longer than 100,000 characters",
+        "too many digits",
+        "nested too deeply",
+        None,
+        None,
+        "label must",
+        "not in double quotes",
+    ]
     for data, words in zip(WORST_FILES, expected):
         pairs = parsed_or_refused(data, "worst.csv")
         if words is None:
