@@ -187,7 +187,8 @@ def _progress(events: list[dict]) -> tuple[float, str]:
     if end is not None:  # the run is over: say how it ended, not what it was doing last
         total = start["total_steps"] if start else 0
         done = f"{end['step']} / {total}" if total else str(end["step"])
-        return (end["step"] / total if total else 0.0), f"Run {end['status']} at step {done}."
+        status = "failed" if end["status"] == "error" else end["status"]
+        return (end["step"] / total if total else 0.0), f"Run {status} at step {done}."
     if start is None:
         return 0.0, "Preparing: loading the model and tokenising the corpus…"
     if not steps:
