@@ -403,8 +403,8 @@ def corpus_from_path(path: str | os.PathLike, name: str | None = None) -> Corpus
     path = Path(path)
     try:
         data = path.read_bytes()
-    except OSError as err:
-        raise CorpusError(f"Cannot read {path}: {err.strerror or err}.") from None
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+        raise CorpusError(f"Cannot read {path}: {getattr(err, 'strerror', None) or err}.") from None
     return corpus_from_bytes(data, name or path.name)
 
 

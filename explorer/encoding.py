@@ -11,6 +11,9 @@ SEGMENT_B = 1  # B and the final [SEP]
 SPECIAL_TOKENS_IN_PAIR = 3  # [CLS] and two [SEP]
 DEFAULT_MAX_LENGTH = 128  # BERT's create_pretraining_data default
 MIN_MAX_LENGTH = SPECIAL_TOKENS_IN_PAIR + 2  # room for one token of each sentence
+# The longest sentence text the app takes (the Explorer's text boxes, a field of a pairs file): far more than
+# 512 tokens, so truncation can still be shown, yet small enough to tokenise at once.
+MAX_SENTENCE_CHARS = 100_000
 
 
 class PairInputError(ValueError):
@@ -74,7 +77,25 @@ def pair_layout(cls_id: int, sep_id: int, ids_a: list[int], ids_b: list[int]) ->
 def _check_text(text: str, name: str) -> str:
     if text is None or not str(text).strip():
         raise PairInputError(f"Sentence {name} is empty: type at least one word.")
-    return str(text)
+    text = str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:  # a lone surrogate: a shell argument whose bytes were not UTF-8
+        raise PairInputError(
+            f"Sentence {name} is not valid Unicode text (character {err.start + 1} is a lone surrogate, "
+            "as left by bytes that are not UTF-8)."
+        ) from None
+    return text
+
+
+def _check_max_length(max_length: int, limit: int) -> int:
+    try:
+        value = int(max_length)
+    except (TypeError, ValueError, OverflowError):  # NaN, infinity, text
+        value = None
+    if value is None or value != max_length or not MIN_MAX_LENGTH <= value <= limit:
+        raise PairInputError(f"Max sequence length must be a whole number from {MIN_MAX_LENGTH} to {limit} tokens.")
+    return value
 
 
 def encode_pair(
@@ -87,8 +108,7 @@ def encode_pair(
     a, b = _check_text(a, "A"), _check_text(b, "B")
     tokenizer_limit = getattr(tokenizer, "model_max_length", 512) or 512  # huge when the tokenizer sets none
     limit = min(int(min(tokenizer_limit, 10**6)), int(max_positions), 512)
-    if not MIN_MAX_LENGTH <= int(max_length) <= limit:
-        raise PairInputError(f"Max sequence length must be between {MIN_MAX_LENGTH} and {limit} tokens.")
+    max_length = _check_max_length(max_length, limit)
     ids_a = tokenizer(a, add_special_tokens=False)["input_ids"]
     ids_b = tokenizer(b, add_special_tokens=False)["input_ids"]
     for ids, name in ((ids_a, "A"), (ids_b, "B")):
@@ -96,7 +116,7 @@ def encode_pair(
             raise PairInputError(
                 f"Sentence {name} has no tokens left after the tokenizer removed control and invisible characters."
             )
-    ids_a, ids_b, cut_a, cut_b = truncate_longest_first(ids_a, ids_b, int(max_length) - SPECIAL_TOKENS_IN_PAIR)
+    ids_a, ids_b, cut_a, cut_b = truncate_longest_first(ids_a, ids_b, max_length - SPECIAL_TOKENS_IN_PAIR)
     input_ids, token_type_ids = pair_layout(tokenizer.cls_token_id, tokenizer.sep_token_id, ids_a, ids_b)
     roles = ["special", *["A"] * len(ids_a), "special", *["B"] * len(ids_b), "special"]
     return PairEncoding(
@@ -105,7 +125,7 @@ def encode_pair(
         token_type_ids=token_type_ids,
         attention_mask=[1] * len(input_ids),
         roles=roles,
-        max_length=int(max_length),
+        max_length=max_length,
         cut_a=tokenizer.convert_ids_to_tokens(cut_a),
         cut_b=tokenizer.convert_ids_to_tokens(cut_b),
     )

@@ -1,7 +1,8 @@
 """Evaluate a model on a file of labelled pairs: accuracy, mean cross-entropy, confusion matrix, calibration.
 
-A pairs file is CSV (header with columns a, b, label) or JSON lines ({"a": ..., "b": ..., "label": ...});
-label 0 = IsNext, 1 = NotNext.
+A pairs file is CSV (header with columns a, b, label), JSON lines ({"a": ..., "b": ..., "label": ...}, one
+object a line) or JSON (a list of such objects); label 0 = IsNext, 1 = NotNext. A sentence may be up to
+MAX_SENTENCE_CHARS long, as in the Explorer's text boxes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.encoding import DEFAULT_MAX_LENGTH
+from explorer.encoding import DEFAULT_MAX_LENGTH, MAX_SENTENCE_CHARS
 from explorer.labels import LABEL_NAMES
 from explorer.models import LoadedModel
 from explorer.nsp import log_softmax, score_pairs
@@ -72,18 +73,28 @@ def _parse_label(value, where: str) -> int:
             return int(str(value).strip())
         if isinstance(value, (int, float)) and value in (0, 1):
             return int(value)
-    raise EvalFileError(f"{where}: label must be 0 (IsNext) or 1 (NotNext), got {value!r}")
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:40] + "…"  # a message is one short line, whatever the cell held
+    raise EvalFileError(f"{where}: label must be 0 (IsNext) or 1 (NotNext), got {shown}")
+
+
+def _too_long(where: str) -> EvalFileError:
+    return EvalFileError(
+        f"{where}: a field is longer than {MAX_SENTENCE_CHARS:,} characters, the longest sentence this app takes."
+    )
 
 
 def _row_to_pair(row: dict, where: str) -> LabelledPair:
     a, b = row.get("a"), row.get("b")
     if not isinstance(a, str) or not a.strip() or not isinstance(b, str) or not b.strip():
         raise EvalFileError(f"{where}: a and b must be non-empty text")
+    if max(len(a), len(b)) > MAX_SENTENCE_CHARS:
+        raise _too_long(where)
     return LabelledPair(a, b, _parse_label(row.get("label"), where))
 
 
 def parse_pairs(data: bytes, name: str = "pairs") -> list[LabelledPair]:
-    """Read pairs from the bytes of a CSV or JSON-lines file."""
+    """Read pairs from the bytes of a CSV, JSON-lines or JSON file, or raise EvalFileError saying where and why."""
     if len(data) > MAX_FILE_BYTES:
         raise EvalFileError(f"{name} is larger than {MAX_FILE_BYTES // 2**20} MB.")
     try:
@@ -93,45 +104,89 @@ def parse_pairs(data: bytes, name: str = "pairs") -> list[LabelledPair]:
     if not text.strip():
         raise EvalFileError(f"{name} is empty.")
     if "\x00" in text:
-        raise EvalFileError(f"{name} looks like binary data, not a CSV or JSON-lines file.")
+        raise EvalFileError(f"{name} looks like binary data, not a CSV, JSON-lines or JSON file.")
     first = text.lstrip()[0]
-    pairs = _parse_jsonl(text, name) if first == "{" else _parse_csv(text, name)
+    readers = {"{": _parse_jsonl, "[": _parse_json}
+    pairs = readers.get(first, _parse_csv)(text, name)
     if not pairs:
-        raise EvalFileError(f"{name} has a header but no pairs.")
+        raise EvalFileError(f"{name} holds no pairs.")
     return pairs
+
+
+def _load_json(text: str, where: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise EvalFileError(f"{where}: not valid JSON ({err.msg}).") from None
+    except ValueError:  # Python refuses to read integers of more than 4,300 digits
+        raise EvalFileError(f"{where}: a number in it has too many digits.") from None
+    except RecursionError:
+        raise EvalFileError(f"{where}: not valid JSON (nested too deeply).") from None
+
+
+def _object_to_pair(row, where: str) -> LabelledPair:
+    if not isinstance(row, dict) or any(k not in row for k in REQUIRED):
+        raise EvalFileError(f"{where}: needs the keys a, b and label.")
+    return _row_to_pair(row, where)
 
 
 def _parse_jsonl(text: str, name: str) -> list[LabelledPair]:
+    # JSON lines end at "\n" only: str.splitlines() would also split at U+2028 and other characters that a
+    # JSON string may hold unescaped.
     pairs = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except ValueError as err:
-            raise EvalFileError(f"{name} line {number}: not valid JSON ({err.msg}).") from err
-        if not isinstance(row, dict) or any(k not in row for k in REQUIRED):
-            raise EvalFileError(f"{name} line {number}: needs the keys a, b and label.")
-        pairs.append(_row_to_pair(row, f"{name} line {number}"))
+        where = f"{name} line {number}"
+        pairs.append(_object_to_pair(_load_json(line, where), where))
     return pairs
+
+
+def _parse_json(text: str, name: str) -> list[LabelledPair]:
+    rows = _load_json(text, name)
+    if not isinstance(rows, list):
+        raise EvalFileError(f"{name}: a JSON file must hold a list of objects with the keys a, b and label.")
+    return [_object_to_pair(row, f"{name} item {number}") for number, row in enumerate(rows, start=1)]
 
 
 def _parse_csv(text: str, name: str) -> list[LabelledPair]:
     reader = csv.DictReader(io.StringIO(text))
-    columns = [c.strip().lower() for c in (reader.fieldnames or [])]
+    try:
+        columns = [c.strip().lower() for c in (reader.fieldnames or [])]
+    except csv.Error as err:
+        raise _csv_error(err, f"{name} line {reader.line_num}") from None
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise EvalFileError(f"{name} is missing the column(s) {', '.join(missing)}; the header must name a, b, label.")
     reader.fieldnames = columns
-    return [_row_to_pair(row, f"{name} line {number}") for number, row in enumerate(reader, start=2)]
+    pairs = []
+    while True:
+        # The line after the last one read: where the next row starts (a quoted field may span several lines).
+        where = f"{name} line {reader.line_num + 1}"
+        try:
+            row = next(reader)
+        except StopIteration:
+            return pairs
+        except csv.Error as err:
+            raise _csv_error(err, where) from None
+        pairs.append(_row_to_pair(row, where))
+
+
+def _csv_error(err: csv.Error, where: str) -> EvalFileError:
+    # The csv module refuses fields above its own limit (131,072 characters), which lies above the app's.
+    if "field limit" in str(err):
+        return _too_long(where)
+    if "new-line" in str(err):
+        return EvalFileError(f"{where}: a field holds a line break but is not in double quotes.")
+    return EvalFileError(f"{where}: not valid CSV ({err}).")
 
 
 def read_pairs(path: str | Path) -> list[LabelledPair]:
     path = Path(path)
     try:
         data = path.read_bytes()
-    except OSError as err:
-        raise EvalFileError(f"Cannot read {path}: {err.strerror or err}.") from err
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+        raise EvalFileError(f"Cannot read {path}: {getattr(err, 'strerror', None) or err}.") from None
     return parse_pairs(data, path.name)
 
 

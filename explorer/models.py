@@ -98,7 +98,10 @@ def _resolve_location(source: str) -> str:
         return str(TRAINED_DIR)
     if source.startswith("bundled:"):
         raise ModelLoadError(f"Unknown bundled model {source!r}. Known: {', '.join(BUNDLED_SOURCES)}.")
-    path = Path(source).expanduser()
+    try:
+        path = Path(source).expanduser()
+    except RuntimeError:  # "~name" for a user this machine does not have
+        raise ModelLoadError(f"{source} names the home folder of an unknown user.") from None
     if path.exists():
         if not path.is_dir():
             raise ModelLoadError(f"{source} is a file; give the folder that holds config.json and the weights.")

@@ -9,6 +9,8 @@ from explorer.encoding import DEFAULT_MAX_LENGTH, PairInputError
 from explorer.evaluate import EvalFileError, evaluate_pairs, read_pairs
 from explorer.models import DEFAULT_SOURCE, ModelLoadError, load_model
 
+MAX_BATCH_SIZE = 1024
+
 HELP = "Evaluate a model on a CSV or JSON-lines file of pairs (columns a, b, label; 0 = IsNext, 1 = NotNext)."
 
 
@@ -22,6 +24,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
+        raise CommandError(f"--batch-size must be from 1 to {MAX_BATCH_SIZE} pairs")
     try:
         pairs = read_pairs(args.pairs)
         loaded = load_model(args.model, args.device)

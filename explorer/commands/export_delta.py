@@ -45,6 +45,9 @@ def run(args) -> int:
         "reference_pairs": REFERENCE_PAIRS.name,
         "reference_logits": score_pairs(loaded, pairs).round(6).tolist(),
     }
-    save_delta(loaded.model, args.out, base=args.base, info=info)
+    try:
+        save_delta(loaded.model, args.out, base=args.base, info=info)
+    except OSError as err:
+        raise CommandError(f"Cannot write {args.out}: {err.strerror or err}.") from None
     print(f"wrote {args.out}")
     return 0

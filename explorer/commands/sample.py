@@ -10,6 +10,8 @@ from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
 from explorer.labels import LABEL_NAMES
 from explorer.sampling import MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
 
+MAX_PAIRS = 100_000  # more is a typo (or a job for a script), not a page of pairs to print
+
 HELP = "Sample IsNext/NotNext sentence pairs from a corpus, as BERT's pretraining data does."
 
 
@@ -54,8 +56,8 @@ def _corpus(choice: str | None):
 
 
 def _check(args) -> None:
-    if args.n < 0:
-        raise CommandError("--n must be 0 or more")
+    if not 0 <= args.n <= MAX_PAIRS:
+        raise CommandError(f"--n must be from 0 to {MAX_PAIRS:,}")
     if not 0.0 <= args.not_next_share <= 1.0:
         raise CommandError("--not-next-share must lie between 0 and 1")
     if not 0.0 <= args.short_seq_prob <= 1.0:

@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     if trainer.step == 0:
         raise CommandError(end.message if end and end.message else "No training step ran, so nothing was saved.")
     out = Path(args.out) if args.out else checkpoints_dir() / time.strftime("cli-%Y%m%d-%H%M%S")
-    save_checkpoint(trainer.model, trainer.tokenizer, out, config, trainer.log)
+    try:
+        save_checkpoint(trainer.model, trainer.tokenizer, out, config, trainer.log)
+    except OSError as err:
+        raise CommandError(f"Cannot write the checkpoint to {out}: {err.strerror or err}.") from None
     where = f"checkpoint saved to {out} (use: python -m explorer score A B --model {out})"
     print(where, file=sys.stderr if args.json else sys.stdout)
     if end is not None and end.status == "error":

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import plots
 from explorer.embeddings import embedding_sum, segment_vectors
-from explorer.encoding import PairInputError
+from explorer.encoding import MAX_SENTENCE_CHARS, PairInputError
 from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
 from explorer.models import LoadedModel
 from explorer.nsp import NspResult, score_pair
@@ -15,7 +15,7 @@ from explorer.ui.safe import escape_markdown
 
 DEFAULT_A = "The man went to the store."
 DEFAULT_B = "He bought a gallon of milk."
-MAX_CHARS = 100_000
+MAX_CHARS = MAX_SENTENCE_CHARS
 
 
 def _inputs() -> tuple[str, str, int]:

@@ -51,7 +51,10 @@ def _allowed_from_page(source: str) -> bool:
     arbitrary server folders: only hub ids and models trained on this server."""
     if os.environ.get("NSP_EXPLORER_MODEL_PATHS", "any").strip().lower() != "checkpoints":
         return True
-    path = Path(source).expanduser()
+    try:
+        path = Path(source).expanduser()
+    except RuntimeError:  # "~name" of an unknown user: not a folder this server may open
+        return False
     if not path.exists() and not source.startswith((".", "/", "~")):
         return True  # a hub id
     return path.resolve().is_relative_to(checkpoints_dir().resolve())

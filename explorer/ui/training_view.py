@@ -89,6 +89,12 @@ def _settings(disabled: bool) -> TrainConfig | None:
 def _progress(events: list[Event]) -> tuple[float, str]:
     start = first_of(events, StartEvent)
     last = last_of(events, StepEvent)
+    end = last_of(events, EndEvent)
+    if end is not None:  # the run is over: say how it ended, not what it was doing last
+        total = start.total_steps if start else 0
+        done = f"{end.step} / {total}" if total else str(end.step)
+        status = "failed" if end.status == "error" else end.status
+        return (end.step / total if total else 0.0), f"Run {status} at step {done}."
     if start is None:
         return 0.0, "Preparing: loading the model and tokenising the corpus…"
     if last is None:
