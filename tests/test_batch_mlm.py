@@ -1,0 +1,48 @@
+"""MLM + NSP for a batch: the two terms of a model with an MLM head against BertForPreTraining's own loss."""
+
+import pytest
+import torch
+from test_batch import made_up_pairs
+
+from explorer.batch_lesson import start_lesson
+from explorer.batch_mlm import has_mlm_head, load_pretraining_model, pretraining_terms
+from explorer.training import mask_for_mlm
+
+
+@pytest.fixture(scope="module")
+def pretraining_dir(tmp_path_factory):
+    """A tiny BertForPreTraining saved the way the Train tab saves a scratch run."""
+    from transformers import BertConfig, BertForPreTraining, BertTokenizerFast
+
+    from explorer.models import bundled_encoder_dir
+
+    folder = tmp_path_factory.mktemp("tiny-pretraining")
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+    torch.manual_seed(7)
+    BertForPreTraining(config).save_pretrained(folder)
+    BertTokenizerFast.from_pretrained(bundled_encoder_dir()).save_pretrained(folder)
+    return folder
+
+
+def test_mlm_plus_nsp_equals_the_library_and_nsp_is_scored_on_the_masked_input(pretraining_dir):
+    from explorer.models import load_model
+
+    loaded = load_model(str(pretraining_dir), "cpu")
+    assert has_mlm_head(loaded)
+    lesson = start_lesson(loaded, made_up_pairs(8, seed=21), "bert")
+    terms = pretraining_terms(load_pretraining_model(loaded), loaded.tokenizer, lesson.batch, seed=3)
+    assert terms.masked_tokens > 0
+    assert abs(terms.total - terms.library_total) < 1e-5
+    # BERT scores NSP on the masked input: the same NSP loss the NSP-only model gives for those ids
+    masked_ids, _ = mask_for_mlm(lesson.batch.inputs, loaded.tokenizer, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        nsp = loaded.model(**{**lesson.batch.inputs, "input_ids": masked_ids}, labels=lesson.batch.labels).loss
+    assert abs(terms.nsp - float(nsp)) < 1e-6
+    assert terms.mlm > 5.0  # random MLM head over a 30522-word vocabulary: about ln 30522 = 10.3
+
+
+def test_nsp_only_models_have_no_mlm_head(tiny, bundled):
+    assert not has_mlm_head(tiny)
+    assert not has_mlm_head(bundled)
