@@ -1,5 +1,7 @@
 """MLM + NSP for a batch: the two terms of a model with an MLM head against BertForPreTraining's own loss."""
 
+import re
+
 import pytest
 import torch
 from test_batch import made_up_pairs
@@ -46,3 +48,21 @@ def test_mlm_plus_nsp_equals_the_library_and_nsp_is_scored_on_the_masked_input(p
 def test_nsp_only_models_have_no_mlm_head(tiny, bundled):
     assert not has_mlm_head(tiny)
     assert not has_mlm_head(bundled)
+
+
+def test_the_batch_tab_shows_both_terms_for_a_model_with_an_mlm_head(monkeypatch, pretraining_dir):
+    from streamlit.testing.v1 import AppTest
+    from test_ui_batch import batch_page
+
+    monkeypatch.setenv("NSP_BATCH_TEST_MODEL", str(pretraining_dir))
+    at = AppTest.from_function(batch_page, default_timeout=120)
+    at.run()
+    at.radio(key="batch_source").set_value("examples").run()
+    at.button(key="batch_draw").click().run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "MLM + NSP" in labels and any(label.startswith("MLM (") for label in labels)
+    total = float(next(m.value for m in at.metric if m.label == "MLM + NSP"))
+    caption = next(c.value for c in at.caption if "BertForPreTraining's own loss" in c.value)
+    library = float(re.search(r"own loss for this masked batch: ([0-9.]+)", caption).group(1))
+    assert abs(total - library) < 2e-5  # both shown to 6 decimals
