@@ -64,5 +64,5 @@ def test_the_batch_tab_shows_both_terms_for_a_model_with_an_mlm_head(monkeypatch
     assert "MLM + NSP" in labels and any(label.startswith("MLM (") for label in labels)
     total = float(next(m.value for m in at.metric if m.label == "MLM + NSP"))
     caption = next(c.value for c in at.caption if "BertForPreTraining's own loss" in c.value)
-    library = float(re.search(r"own loss for this masked batch: ([0-9.]+)", caption).group(1))
+    library = float(re.search(r"own loss for this masked batch: ([0-9]+\.[0-9]+)", caption).group(1))
     assert abs(total - library) < 2e-5  # both shown to 6 decimals
