@@ -120,6 +120,7 @@ class BatchLesson:
     unseen_pairs: Callable[[], list[LabelledPair]] | None = None  # drawn only when the first step is taken
     max_length: int = DEFAULT_MAX_LENGTH
     history: list[StepRecord] = field(default_factory=list)
+    version: int = 0  # bumped whenever the head changes, so a caller may keep a report until then
 
     def __post_init__(self) -> None:
         self.h_cls = encoder_states(self.loaded, self.batch)
@@ -176,6 +177,7 @@ class BatchLesson:
         if self.history[0].unseen_loss is None and self.unseen_pairs is not None and len(self.history) == 1:
             self.history[0] = self._record(0, None, with_unseen=True)
         sgd_step(self.head, self.h_cls, self.batch.labels, lr, reduction, pooler)
+        self.version += 1
         record = self._record(len(self.history), lr, with_unseen=self.unseen_pairs is not None)
         self.history.append(record)
         return record
@@ -183,6 +185,7 @@ class BatchLesson:
     def reset(self) -> None:
         """Back to the real model's head, as loaded; the batch and its h_[CLS] stay."""
         self.head = copy_head(self.loaded, self.variant)
+        self.version += 1
         self.history = [self._record(0, None, with_unseen=self._unseen is not None)]
 
     def changes(self) -> np.ndarray:

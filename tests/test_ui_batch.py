@@ -51,6 +51,10 @@ def test_draw_step_and_reset(page, tiny):
     assert not page.exception, page.exception
     assert _metric(page, "steps taken") == "2"
     assert float(_metric(page, "batch loss now")) < float(_metric(page, "batch loss before"))
+    # the table, code and gradients above show the stepped head, not a stale report
+    assert float(_metric(page, "batch loss (mean CE)")) == pytest.approx(
+        float(_metric(page, "batch loss now")), abs=1e-6
+    )
     assert any("second batch" in m.value for m in page.markdown)
     assert all(torch.equal(v, shared[n]) for n, v in lesson.loaded.model.state_dict().items())
 

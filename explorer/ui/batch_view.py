@@ -148,8 +148,8 @@ def _code_section(report: BatchReport) -> None:
     pair_rows = [f"pair {i}" for i in range(1, report.k + 1)]
     for line in report.code_lines():
         rows = list(LABEL_NAMES) if line.name == "dL/dW_NSP" else pair_rows
-        code, value = st.columns([3, 4])
-        code.code(line.code, language="python")
+        code, value = st.columns(2)
+        code.code(line.code, language="python", wrap_lines=True)
         with value:
             _show_value(line.name, line.value, rows)
 
@@ -254,6 +254,16 @@ def _mlm_section(lesson: BatchLesson, seed: int) -> None:
         st.warning("This run trained NSP only: its MLM head is still random, so the MLM term sits near ln(vocab).")
 
 
+def _report(lesson: BatchLesson, reduction: str) -> BatchReport:
+    """The report, kept until the head or the reduction changes: every tab reruns on any click in the page."""
+    key = (lesson.version, reduction)
+    cached = st.session_state.get("batch_report")
+    if cached is None or cached[0] is not lesson or cached[1] != key:
+        cached = (lesson, key, lesson.report(reduction))
+        st.session_state["batch_report"] = cached
+    return cached[2]
+
+
 def render(loaded: LoadedModel, max_length: int) -> None:
     st.markdown(
         "A training step sees a **batch**: k pairs, one forward pass, one loss, one gradient. "
@@ -267,7 +277,7 @@ def render(loaded: LoadedModel, max_length: int) -> None:
     sections = [st.container() for _ in range(5)]
     with sections[3]:  # first, so that a step taken on this run shows in the sections above it
         _step_section(lesson, reduction)
-    report = lesson.report(reduction)
+    report = _report(lesson, reduction)
     with sections[0]:
         _batch_section(report)
     with sections[1]:
