@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from transformers.models.bert.modeling_bert import BertPooler
 
 from explorer.models import LoadedModel
 
@@ -27,7 +28,10 @@ REDUCTIONS = ("mean", "sum", "none")
 class NspHead(nn.Module):
     """classifier(pooler(h)) and CrossEntropyLoss; `pooler` is None for the textbook variant."""
 
-    def __init__(self, pooler: nn.Module | None, classifier: nn.Linear):
+    pooler: BertPooler | None
+    classifier: nn.Linear
+
+    def __init__(self, pooler: BertPooler | None, classifier: nn.Linear):
         super().__init__()
         self.pooler = pooler
         self.classifier = classifier
@@ -85,12 +89,17 @@ class Gradients:
 
     def max_difference(self, other: Gradients) -> float:
         pairs = [(self.d_logits, other.d_logits), (self.d_weight, other.d_weight), (self.d_bias, other.d_bias)]
-        if self.d_pool_weight is not None and other.d_pool_weight is not None:
-            pairs += [(self.d_pool_weight, other.d_pool_weight), (self.d_pool_bias, other.d_pool_bias)]
-        return max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in pairs)
+        pairs += [
+            (mine, theirs)
+            for mine, theirs in ((self.d_pool_weight, other.d_pool_weight), (self.d_pool_bias, other.d_pool_bias))
+            if mine is not None and theirs is not None
+        ]
+        return max(float(np.abs(a - b).max()) for a, b in pairs)
 
 
-def _numpy(tensor: torch.Tensor) -> np.ndarray:
+def _numpy(tensor: torch.Tensor | None) -> np.ndarray:
+    if tensor is None:  # a .grad that backward did not fill
+        raise ValueError("no gradient was computed for this tensor")
     return tensor.detach().double().cpu().numpy()
 
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from transformers import BertForPreTraining
 
-from explorer.batch import EncodedBatch
+from explorer.batch import BatchInputError, EncodedBatch
 from explorer.models import LoadedModel
 from explorer.training import IGNORE, mask_for_mlm
 
@@ -76,6 +76,10 @@ def pretraining_terms(model: BertForPreTraining, tokenizer, batch: EncodedBatch,
     generator = torch.Generator().manual_seed(seed)
     cpu_batch = {k: v.cpu() for k, v in batch.inputs.items()}
     masked_ids, mlm_labels = mask_for_mlm(cpu_batch, tokenizer, generator)
+    if not (mlm_labels != IGNORE).any():
+        raise BatchInputError(
+            "No token of this batch was drawn for masking (15% each): try another seed or more pairs."
+        )
     device = next(model.parameters()).device
     inputs = {**{k: v.to(device) for k, v in batch.inputs.items()}, "input_ids": masked_ids.to(device)}
     mlm_labels = mlm_labels.to(device)

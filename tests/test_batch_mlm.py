@@ -66,3 +66,19 @@ def test_the_batch_tab_shows_both_terms_for_a_model_with_an_mlm_head(monkeypatch
     caption = next(c.value for c in at.caption if "BertForPreTraining's own loss" in c.value)
     library = float(re.search(r"own loss for this masked batch: ([0-9]+\.[0-9]+)", caption).group(1))
     assert abs(total - library) < 2e-5  # both shown to 6 decimals
+
+
+def test_a_batch_with_no_masked_token_is_a_message(pretraining_dir):
+    from explorer.batch import BatchInputError, encode_batch
+    from explorer.evaluate import LabelledPair
+    from explorer.models import load_model
+
+    loaded = load_model(str(pretraining_dir), "cpu")
+    batch = encode_batch(loaded, [LabelledPair("Hi.", "Yo.", 0)])
+    seeds = [
+        s
+        for s in range(50)
+        if not (mask_for_mlm(batch.inputs, loaded.tokenizer, torch.Generator().manual_seed(s))[1] != -100).any()
+    ]
+    with pytest.raises(BatchInputError, match="No token of this batch"):
+        pretraining_terms(load_pretraining_model(loaded), loaded.tokenizer, batch, seed=seeds[0])

@@ -69,7 +69,7 @@ def _lesson(loaded: LoadedModel, max_length: int, choice: dict) -> BatchLesson |
         try:
             ss["batch_pairs"] = _draw_pairs(choice, loaded, max_length)
         except BatchInputError as err:
-            st.error(escape_markdown(err))
+            st.error(escape_markdown(str(err)))
             return None
         ss.pop("batch_lesson", None)
     pairs = ss.get("batch_pairs")
@@ -83,7 +83,7 @@ def _lesson(loaded: LoadedModel, max_length: int, choice: dict) -> BatchLesson |
         try:
             lesson = start_lesson(loaded, pairs, choice["variant"], unseen, max_length)
         except BatchInputError as err:
-            st.error(escape_markdown(err))
+            st.error(escape_markdown(str(err)))
             return None
         ss["batch_lesson"], ss["batch_lesson_key"] = lesson, wanted
     return lesson
@@ -196,7 +196,7 @@ def _step_controls(lesson: BatchLesson, reduction: str) -> None:
             with st.spinner("Stepping…"):
                 lesson.step(float(lr), reduction, pooler)
         except (ValueError, BatchInputError) as err:
-            st.error(escape_markdown(err))
+            st.error(escape_markdown(str(err)))
     if right.button("Reset", key="batch_reset", help="Back to the model's own head"):
         lesson.reset()
 
@@ -239,7 +239,11 @@ def _mlm_section(lesson: BatchLesson, seed: int) -> None:
     cached = st.session_state.get("batch_mlm")
     if cached is None or cached[0] is not lesson.batch or cached[1] != seed:
         model = load_pretraining_model(lesson.loaded)  # read per batch, never kept: it is as big as the model
-        cached = (lesson.batch, seed, pretraining_terms(model, lesson.loaded.tokenizer, lesson.batch, seed))
+        try:
+            cached = (lesson.batch, seed, pretraining_terms(model, lesson.loaded.tokenizer, lesson.batch, seed))
+        except BatchInputError as err:
+            st.info(escape_markdown(str(err)))
+            return
         st.session_state["batch_mlm"] = cached
     terms = cached[2]
     cols = st.columns(3)
