@@ -93,11 +93,12 @@ def test_batch_tab_draws_steps_and_keeps_pasted_html_as_text(page):
     pasted += '{"a": "It rained all night.", "b": "The streets were wet in the morning.", "label": 0}\n'
     box = page.get_by_label("…or paste pairs (CSV with the header a,b,label, or JSON lines)")
     box.fill(pasted)
-    box.press("Control+Enter")
-    page.wait_for_timeout(500)
+    runs = page.evaluate("window.__nsp.runs")
+    box.press("Control+Enter")  # commit the text before drawing, or the draw may run without it
+    harness.wait_idle(page, runs, 60_000)
     _click_and_wait(page, page.get_by_role("button", name="Draw the batch"))
     no_exception(page)
-    assert page.get_by_text("Checked against autograd").first.is_visible()
+    page.get_by_text("Checked against autograd").first.wait_for(state="visible", timeout=30_000)
     _click_and_wait(page, page.get_by_role("button", name="Take one SGD step on the NSP head"))
     no_exception(page)
     steps = page.locator('[data-testid="stMetric"]').filter(has_text="steps taken")
