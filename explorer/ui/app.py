@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from explorer.ui import eval_view, explorer_view, sampling_view, training_view
+from explorer.ui import batch_view, eval_view, explorer_view, sampling_view, training_view
 from explorer.ui.resources import cached_model
 from explorer.ui.sidebar import render_sidebar
 
@@ -12,9 +12,11 @@ def main() -> None:
     st.title("NSP Explorer")
     st.caption("How BERT's Next Sentence Prediction turns two sentences into one number: the loss.")
     settings = render_sidebar()
-    explore, sample, train, evaluate = st.tabs(["Explorer", "Sample pairs", "Train", "Evaluate"])
+    explore, batch, sample, train, evaluate = st.tabs(["Explorer", "Batch", "Sample pairs", "Train", "Evaluate"])
     with explore:
         explorer_view.render(settings.loaded, settings.max_length)
+    with batch:
+        batch_view.render(settings.loaded, settings.max_length)
     with sample:
         sampling_view.render(lambda: settings.loaded, settings.max_length)
     with train:

@@ -78,3 +78,31 @@ def save_full_screenshot(page, path: Path) -> None:
     page.wait_for_timeout(500)  # let plotly charts re-lay out at the new size
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=path, full_page=True)
+
+
+def _click_and_wait(page, locator, timeout_ms: float = 120_000) -> None:
+    runs = page.evaluate("window.__nsp.runs")
+    locator.click()
+    harness.wait_idle(page, runs, timeout_ms)
+
+
+def test_batch_tab_draws_steps_and_keeps_pasted_html_as_text(page):
+    page.get_by_role("tab", name="Batch").click()
+    _click_and_wait(page, page.get_by_text("pasted or uploaded", exact=True))
+    pasted = f'{{"a": "{XSS_A.replace(chr(34), "")}", "b": "The streets were wet.", "label": 1}}\n'
+    pasted += '{"a": "It rained all night.", "b": "The streets were wet in the morning.", "label": 0}\n'
+    box = page.get_by_label("…or paste pairs (CSV with the header a,b,label, or JSON lines)")
+    box.fill(pasted)
+    runs = page.evaluate("window.__nsp.runs")
+    box.press("Control+Enter")  # commit the text before drawing, or the draw may run without it
+    harness.wait_idle(page, runs, 60_000)
+    _click_and_wait(page, page.get_by_role("button", name="Draw the batch"))
+    no_exception(page)
+    page.get_by_text("Checked against autograd").first.wait_for(state="visible", timeout=30_000)
+    _click_and_wait(page, page.get_by_role("button", name="Take one SGD step on the NSP head"))
+    no_exception(page)
+    steps = page.locator('[data-testid="stMetric"]').filter(has_text="steps taken")
+    assert steps.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"
+    page.wait_for_timeout(300)  # give an injected onerror handler time to fire
+    assert page.dialogs == [] and page.locator("img[src=x]").count() == 0
+    save_full_screenshot(page, ARTIFACTS / "batch.png")
