@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.labels import CHANCE_LOSS
-from explorer.plots import _layout
+from explorer.plots import style
 
 BATCH_COLOR = "#2563eb"
 UNSEEN_COLOR = "#9333ea"
@@ -32,7 +32,7 @@ def matrix_heatmap(matrix, row_labels: list[str], title: str) -> go.Figure:
     )
     fig.update_xaxes(title=f"dimension (H = {values.shape[1]})", showgrid=False)
     fig.update_yaxes(showgrid=False, autorange="reversed", type="category")
-    return _layout(fig, title, height=90 + 16 * len(row_labels))
+    return style(fig, title, height=90 + 16 * len(row_labels))
 
 
 def loss_by_step(steps: list[int], batch_losses: list[float], unseen_losses: list[float | None]) -> go.Figure:
@@ -46,7 +46,7 @@ def loss_by_step(steps: list[int], batch_losses: list[float], unseen_losses: lis
     fig.add_hline(y=CHANCE_LOSS, line_dash="dot", line_color="#9ca3af", annotation_text="ln 2")
     fig.update_xaxes(title="SGD steps on the NSP head", dtick=1 if len(steps) <= 20 else None)
     fig.update_yaxes(title="mean cross-entropy", rangemode="tozero")
-    fig = _layout(fig, "the loss, step by step", height=320)
+    fig = style(fig, "the loss, step by step", height=320)
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.25))
     return fig
 
@@ -64,4 +64,4 @@ def ce_changes(changes) -> go.Figure:
     )
     fig.update_xaxes(title="pair", type="category")
     fig.update_yaxes(title="CE now - CE before")
-    return _layout(fig, "which pairs got better (below 0) or worse", height=280)
+    return style(fig, "which pairs got better (below 0) or worse", height=280)
