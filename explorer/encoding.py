@@ -94,7 +94,7 @@ def _check_max_length(max_length: int, limit: int) -> int:
     except (TypeError, ValueError, OverflowError):  # NaN, infinity, text
         value = None
     if value is None or value != max_length or not MIN_MAX_LENGTH <= value <= limit:
-        raise PairInputError(f"Max sequence length must be a whole number from {MIN_MAX_LENGTH} to {limit} tokens.")
+        raise PairInputError(f"Max sequence length must be a whole number between {MIN_MAX_LENGTH} and {limit} tokens.")
     return value
 
 

@@ -38,6 +38,7 @@ def main(extra: list[str]) -> int:
     record = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "profile": "nsp-long",
+        "pytest_args": extra,
         "seconds": round(seconds, 1),
         "exit_code": proc.returncode,
         "summary": summary.strip("= "),

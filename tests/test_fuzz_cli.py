@@ -194,7 +194,7 @@ def test_eval_arguments(places, data):
     check_exit(data.draw(eval_argv(places)))
 
 
-@budget(10)
+@budget(5)
 @given(data=st.data())
 def test_sample_arguments(places, data):
     check_exit(data.draw(sample_argv(places)))

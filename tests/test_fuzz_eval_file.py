@@ -64,20 +64,20 @@ WORST_FILES = [
 ]
 
 
-@budget(150)
+@budget(75)
 @given(st.binary(max_size=600))
 @example(LONG_FIELD_CSV)
 def test_any_bytes_give_pairs_or_a_clear_error(data):
     parsed_or_refused(data)
 
 
-@budget(150)
+@budget(75)
 @given(st.text(max_size=300))
 def test_any_text_gives_pairs_or_a_clear_error(text):
     parsed_or_refused(text.encode("utf-8", "surrogatepass"))
 
 
-@budget(100)
+@budget(50)
 @given(
     st.lists(st.lists(st.one_of(sentence, label_cell, st.text(max_size=5)), max_size=5), max_size=5),
     st.permutations(["a", "b", "label"]) | st.lists(st.sampled_from(["a", "b", "label", " A ", "x", ""]), max_size=4),
@@ -88,7 +88,7 @@ def test_csv_files_with_any_cells_and_headers(rows, header, quoting, newline):
     parsed_or_refused(csv_bytes(rows, header, quoting, newline))
 
 
-@budget(100)
+@budget(50)
 @given(
     st.lists(st.tuples(sentence, sentence, st.sampled_from([0, 1]))),
     st.sampled_from([(csv.QUOTE_MINIMAL, "\r\n"), (csv.QUOTE_ALL, "\n")]),
@@ -104,7 +104,7 @@ def test_well_formed_csv_reads_back_exactly(rows, dialect):
         assert pairs == [LabelledPair(a, b, y) for a, b, y in rows]
 
 
-@budget(100)
+@budget(50)
 @given(
     st.lists(
         st.dictionaries(st.sampled_from(["a", "b", "label", "x"]), json_value | sentence, max_size=4) | json_value,
@@ -122,7 +122,7 @@ def test_json_lines_and_json_with_any_values(objects, ensure_ascii, as_list):
     parsed_or_refused(data.encode("utf-8", "surrogatepass"))
 
 
-@budget(100)
+@budget(50)
 @given(
     st.lists(st.tuples(sentence, sentence, st.sampled_from([0, 1, "0", "1", 1.0])), min_size=1, max_size=5),
     st.booleans(),

@@ -63,7 +63,7 @@ def validated_or_refused(config: TrainConfig) -> bool:
     return True
 
 
-@budget(300)
+@budget(100)
 @given(st.fixed_dictionaries({}, optional=SETTINGS), st.sampled_from(list(PRESETS)))
 def test_any_settings_validate_or_say_which_setting(overrides, name):
     validated_or_refused(preset(name, **overrides))
@@ -123,7 +123,7 @@ def few_of(settings: dict) -> st.SearchStrategy:
     return keys.flatmap(lambda chosen: st.fixed_dictionaries({k: settings[k] for k in chosen}))
 
 
-@budget(5)
+@budget(2)
 @given(few_of(CHEAP))
 # Regression cases (bench/results/fuzzing.md): each passed the check, then failed or misbehaved in the run.
 @example({"eval_batch_size": 0})  # fuzzer: range() with step 0 while building the held-out batches
