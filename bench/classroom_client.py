@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 from dataclasses import dataclass, field
 
 import websockets
@@ -58,13 +59,24 @@ class Student:
     _cache: dict[str, ForwardMsg] = field(default_factory=dict)
 
     async def open(self) -> RunSeen:
-        """Connect and run the page once, as a browser opening the URL does."""
+        """Load the page, connect and run the script once, as a browser opening the URL does."""
+        cookie = await asyncio.to_thread(self._page_cookie)
         ws_url = self.url.replace("http", "ws", 1).rstrip("/") + "/_stcore/stream"
-        self._ws = await websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None)
+        headers = {"Cookie": cookie} if cookie else None
+        self._ws = await websockets.connect(
+            ws_url, subprotocols=["streamlit"], max_size=None, additional_headers=headers
+        )
         msg = BackMsg()
         msg.rerun_script.query_string = ""
         msg.rerun_script.page_script_hash = ""
         return await self._run(msg)
+
+    def _page_cookie(self) -> str:
+        """GET the page and keep its cookies: behind ./serve_classroom.sh the proxy's routing cookie
+        sends this student's websocket to the process that will hold its session, as for a browser."""
+        with urllib.request.urlopen(self.url.rstrip("/") + "/", timeout=self.timeout) as page:
+            cookies = page.headers.get_all("Set-Cookie") or []
+        return "; ".join(c.split(";", 1)[0] for c in cookies)
 
     async def edit(self, texts: dict[str, str]) -> tuple[float, RunSeen]:
         """Commit new text in the text areas (label -> text); seconds until the new p(IsNext) arrived."""

@@ -176,7 +176,11 @@ def rss_after_sessions_expire(probe: ServerProbe, wait: float) -> float:
 
 def measure(label: str, url: str, pids: list[int], counts: list[int], args) -> dict:
     probe = ServerProbe(pids)
-    asyncio.run(one_student(url, 0, 0, (0, 0), Phase()))  # load the model, warm the caches
+
+    async def warm_up() -> None:  # every process behind a proxy loads its model and draws the page once
+        await asyncio.gather(*(one_student(url, -i, 0, (0, 0), Phase()) for i in range(1 + 3 * (len(pids) - 1))))
+
+    asyncio.run(warm_up())
     baseline = rss_after_sessions_expire(probe, args.settle)
     phases = []
     for n in counts:

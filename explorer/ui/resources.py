@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from explorer.device import limit_threads_from_env
 from explorer.embeddings import EmbeddingSum, SegmentVectors, embedding_sum, segment_vectors
 from explorer.encoding import PairEncoding
 from explorer.models import LoadedModel, load_model
@@ -10,6 +11,7 @@ from explorer.nsp import NspResult, score_pair
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=6)
 def cached_model(source: str, device: str) -> LoadedModel:
+    limit_threads_from_env()
     # Failures raise and are not cached, so a fixed typo or a restored network works on the next try.
     loaded = load_model(source, device)
     # One throw-away forward pass: the first one pays for kernel selection and memory set-up, and a
@@ -26,7 +28,7 @@ def _model_key(loaded: LoadedModel) -> tuple[str, str, int]:
 # The pair's numbers, cached per (model, pair, settings): a label change, an expander opened or another
 # tab's widget reruns the Explorer without a new forward pass, and every student who opens the page
 # shares the default pair's. Bounded, and each caller gets its own copy (st.cache_data unpickles).
-PAIR_CACHE = dict(max_entries=512, ttl=3600, show_spinner=False)
+PAIR_CACHE = dict(max_entries=256, ttl=3600, show_spinner=False)
 
 
 @st.cache_data(**PAIR_CACHE)
@@ -38,7 +40,7 @@ def cached_score(loaded: LoadedModel, a: str, b: str, label: int, max_length: in
     return _score(loaded, _model_key(loaded), a, b, label, max_length)
 
 
-@st.cache_data(**PAIR_CACHE)
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)  # up to 512 x H x 4 arrays each: fewer kept
 def _embedding_sum(_loaded: LoadedModel, model_key: tuple, _encoding: PairEncoding, ids: tuple) -> EmbeddingSum:
     return embedding_sum(_loaded.model, _encoding)
 

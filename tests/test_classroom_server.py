@@ -1,4 +1,5 @@
-"""The training-run cap holds across server processes (explorer/run_slots.py)."""
+"""Serving a classroom from several processes: the training-run cap holds across them (explorer/run_slots.py),
+and each process can be held to fewer torch threads."""
 
 import subprocess
 import sys
@@ -53,3 +54,18 @@ def test_two_servers_share_the_cap(tmp_path):
     later = two.start("bob", long_config(), corpus=corpus)
     two.stop("bob")
     assert later.wait(30)
+
+
+def test_torch_threads_follow_the_environment(monkeypatch):
+    import torch
+
+    from explorer.device import THREADS_ENV, limit_threads_from_env
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv(THREADS_ENV, "1")
+        assert limit_threads_from_env() == 1 == torch.get_num_threads()
+        monkeypatch.setenv(THREADS_ENV, "lots")  # not a number: left as it is
+        assert limit_threads_from_env() == 1
+    finally:
+        torch.set_num_threads(before)
