@@ -33,7 +33,8 @@ export STREAMLIT_SERVER_COOKIE_SECRET
 
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM  # exit runs the EXIT trap: every process started here is stopped
 
 SERVERS=""
 for i in $(seq 1 "$PROCESSES"); do

@@ -192,6 +192,8 @@ def measure(label: str, url: str, pids: list[int], counts: list[int], args) -> d
 
 def run_local(label: str, app_dir: Path, counts: list[int], args) -> dict:
     extra = ("--server.disconnectedSessionTTL", str(SESSION_TTL_S))
+    # As ./serve_classroom.sh runs it (a checkout that predates the setting ignores it).
+    os.environ.setdefault("NSP_EXPLORER_TORCH_THREADS", "1")
     app = harness.start_app(extra_args=extra, app_dir=app_dir)
     try:
         return measure(label, app.url, [app.proc.pid], counts, args)
