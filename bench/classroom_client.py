@@ -64,7 +64,7 @@ class Student:
         ws_url = self.url.replace("http", "ws", 1).rstrip("/") + "/_stcore/stream"
         headers = {"Cookie": cookie} if cookie else None
         self._ws = await websockets.connect(
-            ws_url, subprotocols=["streamlit"], max_size=None, additional_headers=headers
+            ws_url, subprotocols=["streamlit"], max_size=None, additional_headers=headers, open_timeout=self.timeout
         )
         msg = BackMsg()
         msg.rerun_script.query_string = ""
