@@ -26,7 +26,8 @@ async def _student(url: str, seed: int) -> list[tuple[dict[str, str], str]]:
     import random
 
     rng, pairs = random.Random(seed), everyday_pairs()
-    student = Student(url)
+    # A generous timeout: the first page open loads the model, and this machine may be busy.
+    student = Student(url, timeout=600)
     await student.open()
     texts = {"Sentence A": "The man went to the store.", "Sentence B": "He bought a gallon of milk."}
     seen = []
