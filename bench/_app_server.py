@@ -62,16 +62,16 @@ class AppServer:
                 self.proc.wait()
 
 
-def launch_app(port: int | None = None) -> AppServer:
-    """Start `streamlit run app.py` without waiting for it."""
+def launch_app(port: int | None = None, extra_args: tuple[str, ...] = (), app_dir: Path | None = None) -> AppServer:
+    """Start `streamlit run app.py` without waiting for it (`extra_args`: more `streamlit run` options)."""
     port = port or free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
     # A file rather than a pipe: nobody reads the log while tests run and a full pipe blocks the app.
     log = tempfile.NamedTemporaryFile("w", prefix="streamlit-", suffix=".log", delete=False)
     streamlit = Path(sys.executable).parent / "streamlit"
     proc = subprocess.Popen(
-        [str(streamlit), "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=APP_DIR,
+        [str(streamlit), "run", "app.py", "--server.port", str(port), "--server.headless", "true", *extra_args],
+        cwd=app_dir or APP_DIR,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -95,8 +95,8 @@ def wait_healthy(app: AppServer, timeout: float = 60) -> None:
     raise TimeoutError(f"streamlit not healthy after {timeout:.0f} s:\n{app.log_tail()}")
 
 
-def start_app(timeout: float = 60) -> AppServer:
-    app = launch_app()
+def start_app(timeout: float = 60, extra_args: tuple[str, ...] = (), app_dir: Path | None = None) -> AppServer:
+    app = launch_app(extra_args=extra_args, app_dir=app_dir)
     wait_healthy(app, timeout)
     return app
 

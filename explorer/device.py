@@ -1,5 +1,6 @@
 """Choosing where the model runs: auto (CUDA, then Apple MPS, then CPU), or a forced choice."""
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -41,3 +42,18 @@ def resolve_device(requested: str = "auto") -> DeviceChoice:
             torch.device("cpu"), requested, "Apple MPS is not available here, so the model runs on the CPU."
         )
     return DeviceChoice(torch.device(key), requested)
+
+
+THREADS_ENV = "NSP_EXPLORER_TORCH_THREADS"
+
+
+def limit_threads_from_env() -> int:
+    """Apply NSP_EXPLORER_TORCH_THREADS (if set to a positive number) and return torch's thread count.
+
+    A classroom server runs one process per core (./serve_classroom.sh); there, torch's default of
+    one thread per core makes each forward pass fight the other processes for the same cores.
+    """
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value.isdigit() and int(value) > 0 and torch.get_num_threads() != int(value):
+        torch.set_num_threads(int(value))
+    return torch.get_num_threads()

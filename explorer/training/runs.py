@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from explorer.models import checkpoints_dir
+from explorer.run_slots import release_slot, take_slot
 from explorer.training.checkpoints import save_checkpoint
 from explorer.training.config import TrainConfig
 from explorer.training.events import EndEvent, Event
@@ -72,6 +73,7 @@ class TrainingRun:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
     forgotten: bool = False  # reset or dropped by the manager: its checkpoint must not outlive it
+    slot: object = field(default=None, repr=False)  # the machine-wide run slot it holds (explorer.run_slots)
 
     @property
     def active(self) -> bool:
@@ -134,14 +136,22 @@ class RunManager:
                     "A training run is already going in this browser tab: stop it before starting another."
                 )
             busy = sum(run.active for run in self._runs.values())
-            if busy >= self.max_runs:
+            # The cap counts the runs of every server process on this machine (./serve_classroom.sh): they
+            # share the checkpoint folder, and their slots lie beside it.
+            slots = self._root().with_name(self._root().name + ".run-slots")
+            slot = take_slot(slots, self.max_runs) if busy < self.max_runs else None
+            if slot is None:
+                busy = max(busy, self.max_runs)
                 raise RunRefused(
                     f"The server is already training {busy} model(s), its limit at once "
                     f"({MAX_RUNS_ENV}={self.max_runs}), so that every run stays fast. Try again when a run "
                     "finishes (usually a minute or two); the rest of the page works meanwhile."
                 )
             run = TrainingRun(
-                run_id=time.strftime("run-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6], session_id=session_id, config=config
+                run_id=time.strftime("run-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6],
+                session_id=session_id,
+                config=config,
+                slot=slot,
             )
             self._runs[session_id] = run
         for old in stale:
@@ -268,6 +278,7 @@ class RunManager:
             if not any(isinstance(e, EndEvent) for e in run.events()):  # the page shows the run's end from its events
                 run.add(EndEvent("error", getattr(trainer, "step", 0), 0.0, message))
         finally:
+            release_slot(run.slot)
             with self._lock:  # together with reset(): exactly one of the two sees the run end after it was forgotten
                 run.message, run.status = message, status
                 orphan = run.forgotten

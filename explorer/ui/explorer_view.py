@@ -1,21 +1,37 @@
-"""The Explorer tab: type a pair, see what BERT sees, and follow the NSP head to the loss."""
+"""The Explorer tab: type a pair, see what BERT sees, and follow the NSP head to the loss.
+
+The tab is one st.fragment: editing a sentence or the label reruns this tab only, not the sidebar
+and the three other tabs (Streamlit runs hidden tabs on every full rerun). What a closed section
+holds is computed only once it is opened (ON_DEMAND_SECTIONS), and the pair's numbers come from a
+bounded cache, so a rerun costs little more than the model's forward pass.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from explorer import plots
-from explorer.embeddings import embedding_sum, segment_vectors
 from explorer.encoding import MAX_SENTENCE_CHARS, PairInputError
 from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
 from explorer.models import LoadedModel
-from explorer.nsp import NspResult, score_pair
+from explorer.nsp import NspResult
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
+from explorer.ui.resources import cached_embedding_sum, cached_score, cached_segment_vectors
 from explorer.ui.safe import escape_markdown
 
 DEFAULT_A = "The man went to the store."
 DEFAULT_B = "He bought a gallon of milk."
 MAX_CHARS = MAX_SENTENCE_CHARS
+# Sections whose content is computed only while they are open: their expander keys (open = True).
+TOKEN_TABLE = "explorer_open_token_table"
+EMBEDDING_DETAILS = "explorer_open_embedding_details"
+ON_DEMAND_SECTIONS = (TOKEN_TABLE, EMBEDDING_DETAILS)
+
+
+def _on_demand(label: str, key: str):
+    """An expander whose body the caller fills only when `.open`: Streamlit runs an ordinary
+    expander's body even while it is closed, and this one reruns the page when it is opened."""
+    return st.expander(label, key=key, on_change="rerun")
 
 
 def _inputs() -> tuple[str, str, int]:
@@ -62,8 +78,9 @@ def _input_section(result: NspResult, loaded: LoadedModel) -> None:
             if cut:
                 with st.expander(f"Show the {len(cut)} tokens cut from {role}"):
                     st.html(cut_tokens_html(cut, role))
-    with st.expander("Token table: ids, segment ids, positions, attention mask"):
-        st.dataframe(token_table(enc), hide_index=True, width="stretch")
+    with _on_demand("Token table: ids, segment ids, positions, attention mask", TOKEN_TABLE) as section:
+        if section.open:
+            st.dataframe(token_table(enc), hide_index=True, width="stretch")
 
 
 def _embedding_section(result: NspResult, loaded: LoadedModel) -> None:
@@ -73,9 +90,9 @@ def _embedding_section(result: NspResult, loaded: LoadedModel) -> None:
         r"x_i = E_{\text{token}}[\text{id}_i] + E_{\text{pos}}[i] + E_{\text{seg}}[s_i]"
         r"\qquad \text{input}_i = \mathrm{LayerNorm}(x_i)"
     )
-    parts = embedding_sum(loaded.model, enc)
+    parts = cached_embedding_sum(loaded, enc)
     st.plotly_chart(plots.embedding_norms(enc.tokens, enc.roles, parts.norms()), width="stretch")
-    seg = segment_vectors(loaded.model)
+    seg = cached_segment_vectors(loaded)
     cols = st.columns(4)
     cols[0].metric("|E_A| (segment 0)", f"{seg.norm_a:.4f}")
     cols[1].metric("|E_B| (segment 1)", f"{seg.norm_b:.4f}")
@@ -85,7 +102,9 @@ def _embedding_section(result: NspResult, loaded: LoadedModel) -> None:
         "Every token of A gets E_A added and every token of B gets E_B: the difference E_B − E_A is the only thing "
         "that tells the model where A ends and B begins (besides the [SEP] token)."
     )
-    with st.expander("The two segment vectors, and the embedding sum as a heatmap"):
+    with _on_demand("The two segment vectors, and the embedding sum as a heatmap", EMBEDDING_DETAILS) as section:
+        if not section.open:
+            return
         st.plotly_chart(plots.segment_vector_plot(seg.e_a, seg.e_b), width="stretch")
         st.plotly_chart(
             plots.embedding_heatmap(enc.tokens, parts.total, "token + position + segment (before LayerNorm)"),
@@ -111,7 +130,8 @@ def _headline(result: NspResult, loaded: LoadedModel) -> None:
     )
     cols[3].metric("forward pass", f"{result.seconds * 1000:.1f} ms", help=f"on {result.device}")
     st.caption(
-        f"Model: {escape_markdown(loaded.display_name)} · ran on **{result.device}** · prediction: **{LABEL_NAMES[result.predicted]}**"
+        f"Model: {escape_markdown(loaded.display_name)} · ran on **{result.device}** · "
+        f"prediction: **{LABEL_NAMES[result.predicted]}**"
     )
 
 
@@ -132,7 +152,8 @@ def _head_section(result: NspResult, loaded: LoadedModel) -> None:
     z = result.logits
     st.latex(
         rf"z = W_{{NSP}}\,\text{{pooled}} + b_{{NSP}} = ({z[0]:+.4f},\ {z[1]:+.4f})"
-        rf"\qquad p(\text{{IsNext}}) = \frac{{e^{{{z[0]:.4f}}}}}{{e^{{{z[0]:.4f}}} + e^{{{z[1]:.4f}}}}} = {result.p_is_next:.4f}"
+        rf"\qquad p(\text{{IsNext}}) = \frac{{e^{{{z[0]:.4f}}}}}{{e^{{{z[0]:.4f}}} + e^{{{z[1]:.4f}}}}}"
+        rf" = {result.p_is_next:.4f}"
     )
     left, right = st.columns(2)
     left.plotly_chart(plots.logit_bars(z), width="stretch")
@@ -146,7 +167,8 @@ def _head_section(result: NspResult, loaded: LoadedModel) -> None:
         tb = result.textbook_probabilities
         st.markdown(
             "Textbooks write the NSP head as $y = \\mathrm{softmax}(W_{NSP}\\, h_{[CLS]})$, on the raw [CLS] vector. "
-            "Real BERT (Google's code and Hugging Face's `BertForNextSentencePrediction`) first applies the **pooler**, "
+            "Real BERT (Google's code and Hugging Face's `BertForNextSentencePrediction`) first applies the "
+            "**pooler**, "
             "a dense layer with tanh, and classifies the pooled vector. All numbers above come from the real "
             "pooler path. For comparison, the same W_NSP applied straight to h_[CLS] (the textbook form, "
             f"which this model was never trained for) gives p(IsNext) = **{tb[0]:.4f}**, p(NotNext) = **{tb[1]:.4f}**."
@@ -154,6 +176,11 @@ def _head_section(result: NspResult, loaded: LoadedModel) -> None:
 
 
 def render(loaded: LoadedModel, max_length: int) -> None:
+    _explorer(loaded, max_length)
+
+
+@st.fragment
+def _explorer(loaded: LoadedModel, max_length: int) -> None:
     a, b, label = _inputs()
     if not loaded.head_trained:
         st.warning(
@@ -161,7 +188,7 @@ def render(loaded: LoadedModel, max_length: int) -> None:
             "the sentences say. Train it in the Train tab, or load a model with a pretrained NSP head."
         )
     try:
-        result = score_pair(loaded, a, b, label=label, max_length=max_length)
+        result = cached_score(loaded, a, b, label, max_length)
     except PairInputError as err:
         st.error(str(err))
         return

@@ -2,15 +2,58 @@
 
 import streamlit as st
 
+from explorer.device import limit_threads_from_env
+from explorer.embeddings import EmbeddingSum, SegmentVectors, embedding_sum, segment_vectors
+from explorer.encoding import PairEncoding
 from explorer.models import LoadedModel, load_model
-from explorer.nsp import score_pair
+from explorer.nsp import NspResult, score_pair
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=6)
 def cached_model(source: str, device: str) -> LoadedModel:
+    limit_threads_from_env()
     # Failures raise and are not cached, so a fixed typo or a restored network works on the next try.
     loaded = load_model(source, device)
     # One throw-away forward pass: the first one pays for kernel selection and memory set-up, and a
     # student should not read that one-off cost as "the forward pass took 500 ms".
     score_pair(loaded, "A warm-up sentence.", "Another one.")
     return loaded
+
+
+def _model_key(loaded: LoadedModel) -> tuple[str, str, int]:
+    # The same source may be reloaded (a trained folder rewritten): the model object tells them apart.
+    return loaded.source, str(loaded.device), id(loaded.model)
+
+
+# The pair's numbers, cached per (model, pair, settings): a label change, an expander opened or another
+# tab's widget reruns the Explorer without a new forward pass, and every student who opens the page
+# shares the default pair's. Bounded, and each caller gets its own copy (st.cache_data unpickles).
+PAIR_CACHE = dict(max_entries=256, ttl=3600, show_spinner=False)
+
+
+@st.cache_data(**PAIR_CACHE)
+def _score(_loaded: LoadedModel, model_key: tuple, a: str, b: str, label: int, max_length: int) -> NspResult:
+    return score_pair(_loaded, a, b, label=label, max_length=max_length)
+
+
+def cached_score(loaded: LoadedModel, a: str, b: str, label: int, max_length: int) -> NspResult:
+    return _score(loaded, _model_key(loaded), a, b, label, max_length)
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)  # up to 512 x H x 4 arrays each: fewer kept
+def _embedding_sum(_loaded: LoadedModel, model_key: tuple, _encoding: PairEncoding, ids: tuple) -> EmbeddingSum:
+    return embedding_sum(_loaded.model, _encoding)
+
+
+def cached_embedding_sum(loaded: LoadedModel, encoding: PairEncoding) -> EmbeddingSum:
+    ids = (tuple(encoding.input_ids), tuple(encoding.token_type_ids))
+    return _embedding_sum(loaded, _model_key(loaded), encoding, ids)
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def _segment_vectors(_loaded: LoadedModel, model_key: tuple) -> SegmentVectors:
+    return segment_vectors(_loaded.model)
+
+
+def cached_segment_vectors(loaded: LoadedModel) -> SegmentVectors:
+    return _segment_vectors(loaded, _model_key(loaded))

@@ -1,0 +1,57 @@
+"""Smoke test of the classroom load generator (bench/load_classroom.py): two simulated students
+against the real server, a few edits each; every edit must bring back its own, correct p(IsNext)."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import _app_server as harness
+from classroom_client import Student
+from load_classroom import everyday_pairs, next_edit
+
+EDITS = 3
+
+
+@pytest.fixture(scope="module")
+def app():
+    server = harness.start_app(timeout=120)
+    yield server
+    server.stop()
+
+
+async def _student(url: str, seed: int) -> list[tuple[dict[str, str], str]]:
+    import random
+
+    rng, pairs = random.Random(seed), everyday_pairs()
+    # A generous timeout: the first page open loads the model, and this machine may be busy.
+    student = Student(url, timeout=600)
+    await student.open()
+    texts = {"Sentence A": "The man went to the store.", "Sentence B": "He bought a gallon of milk."}
+    seen = []
+    for step in range(1, EDITS + 1):
+        edit = next_edit(rng, step, pairs)
+        texts.update(edit)
+        _, run = await student.edit(edit)
+        seen.append((dict(texts), run.metric))
+    await student.close()
+    return seen
+
+
+def test_two_students_each_get_the_value_of_their_own_edit(app):
+    from explorer.models import DEFAULT_SOURCE, load_model
+    from explorer.nsp import score_pair
+
+    async def both():
+        return await asyncio.gather(_student(app.url, 1), _student(app.url, 2))
+
+    results = asyncio.run(both())
+    model = load_model(DEFAULT_SOURCE, "cpu")
+    for seen in results:
+        assert len(seen) == EDITS
+        for texts, shown in seen:
+            expected = score_pair(model, texts["Sentence A"], texts["Sentence B"]).p_is_next
+            assert shown is not None
+            assert float(shown) == pytest.approx(expected, abs=2e-4), texts
