@@ -63,7 +63,7 @@ def start_app(preset: str) -> AppTest:
     return at
 
 
-def poll(at: AppTest, until, timeout: float = 60.0) -> AppTest:
+def poll(at: AppTest, until, timeout: float = 300.0) -> AppTest:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         at.run()  # what the fragment's run_every does in a browser
