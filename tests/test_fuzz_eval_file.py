@@ -48,7 +48,7 @@ def csv_bytes(rows: list[list[str]], header: list[str], quoting: int, newline: s
     writer = csv.writer(buffer, quoting=quoting, lineterminator=newline)
     writer.writerow(header)
     writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8", "surrogatepass")  # a lone surrogate makes bytes that are not UTF-8
 
 
 # The worst inputs the fuzzer found, kept as regression cases (see bench/results/fuzzing.md).
