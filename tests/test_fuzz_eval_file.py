@@ -17,8 +17,11 @@ from hypothesis import strategies as st
 from explorer.encoding import MAX_SENTENCE_CHARS
 from explorer.evaluate import EvalFileError, LabelledPair, parse_pairs
 
-# What a sentence cell may hold: any character but NUL (a NUL makes the file binary), some text after strip().
-sentence = st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=40).filter(str.strip)
+# What a sentence cell of a well-formed file holds: any character but NUL (binary) and lone surrogates (not
+# UTF-8), some text after strip().
+sentence = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), min_size=1, max_size=40).filter(
+    str.strip
+)
 json_value = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
@@ -48,7 +51,7 @@ def csv_bytes(rows: list[list[str]], header: list[str], quoting: int, newline: s
     writer = csv.writer(buffer, quoting=quoting, lineterminator=newline)
     writer.writerow(header)
     writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8", "surrogatepass")  # a lone surrogate makes bytes that are not UTF-8
 
 
 # The worst inputs the fuzzer found, kept as regression cases (see bench/results/fuzzing.md).
