@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("score", "eval", "export_delta", "sample", "train")
+COMMANDS = ("score", "explain", "eval", "export_delta", "sample", "train")
 
 
 class CommandError(Exception):
