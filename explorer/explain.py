@@ -32,7 +32,7 @@ METHOD_NAMES = {
     "deletion": "Deletion curves (faithfulness)",
 }
 MIN_IG_STEPS, MAX_IG_STEPS = 4, 256
-TIME_BUDGET_S = 10.0  # the longest one explanation may take before it is refused
+TIME_BUDGET_S = 5.0  # the longest one explanation may take on the page before it is refused
 # Token passes per second through MiniLM-L6 (6 layers x 384) on 2 CPU cores, batched (docs/offline.md:
 # 32 pairs x 64 tokens in ~0.33 s); a GPU is counted as 20x faster.
 CPU_TOKEN_PASSES_PER_S = 6000.0
@@ -54,7 +54,7 @@ class Explanation:
 
 
 def token_passes(method: str, n_tokens: int, n_words: int, steps: int) -> float:
-    """Tokens the method pushes through the encoder (backward = 2 forwards); quadratic attention ignored."""
+    """Tokens the method pushes through the encoder (a backward pass counts as 2 forwards)."""
     ig = 3.0 * steps * n_tokens + 2 * n_tokens
     occ = (n_words + 1.0) * n_tokens
     per_method = {
@@ -70,8 +70,9 @@ def estimated_seconds(loaded: LoadedModel, method: str, encoding: PairEncoding, 
     config = loaded.model.config
     width = config.num_hidden_layers * config.hidden_size / REFERENCE_WIDTH
     rate = CPU_TOKEN_PASSES_PER_S * (GPU_SPEEDUP if loaded.device.type == "cuda" else 1.0)
-    n_words = len(pair_words(encoding))
-    return token_passes(method, len(encoding.tokens), n_words, steps) * width / rate
+    n_tokens = len(encoding.tokens)
+    attention = 1.0 + n_tokens / (6.0 * config.hidden_size)  # attention's T x T work next to the dense layers'
+    return token_passes(method, n_tokens, len(pair_words(encoding)), steps) * width * attention / rate
 
 
 def check_budget(loaded: LoadedModel, method: str, encoding: PairEncoding, steps: int) -> None:

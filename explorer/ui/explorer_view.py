@@ -11,6 +11,7 @@ from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
 from explorer.models import LoadedModel
 from explorer.nsp import NspResult, score_pair
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
+from explorer.ui import explain_view
 from explorer.ui.safe import escape_markdown
 
 DEFAULT_A = "The man went to the store."
@@ -174,3 +175,4 @@ def render(loaded: LoadedModel, max_length: int) -> None:
     _input_section(result, loaded)
     _embedding_section(result, loaded)
     _head_section(result, loaded)
+    explain_view.render(loaded, a, b, max_length)
