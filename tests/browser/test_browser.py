@@ -78,3 +78,17 @@ def save_full_screenshot(page, path: Path) -> None:
     page.wait_for_timeout(500)  # let plotly charts re-lay out at the new size
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=path, full_page=True)
+
+
+def test_why_this_answer_section_opens(page):
+    runs = page.evaluate("window.__nsp.runs")
+    page.get_by_text("Explain this pair", exact=True).click()
+    harness.wait_idle(page, runs, 120_000)
+    page.get_by_text("not an explanation by themselves").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 9
+    runs = page.evaluate("window.__nsp.runs")
+    page.get_by_text("Occlusion (delete each word)", exact=True).click()
+    harness.wait_idle(page, runs, 120_000)
+    page.locator(".nsp-heat").first.wait_for(timeout=60_000)
+    assert "milk" in page.locator(".nsp-heat").first.inner_text()
+    no_exception(page)
