@@ -16,6 +16,7 @@ from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
 from explorer.models import LoadedModel
 from explorer.nsp import NspResult
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
+from explorer.ui import explain_view
 from explorer.ui.resources import cached_embedding_sum, cached_score, cached_segment_vectors
 from explorer.ui.safe import escape_markdown
 
@@ -201,3 +202,4 @@ def _explorer(loaded: LoadedModel, max_length: int) -> None:
     _input_section(result, loaded)
     _embedding_section(result, loaded)
     _head_section(result, loaded)
+    explain_view.render(loaded, a, b, max_length)

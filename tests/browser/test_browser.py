@@ -106,3 +106,18 @@ def test_batch_tab_draws_steps_and_keeps_pasted_html_as_text(page):
     page.wait_for_timeout(300)  # give an injected onerror handler time to fire
     assert page.dialogs == [] and page.locator("img[src=x]").count() == 0
     save_full_screenshot(page, ARTIFACTS / "batch.png")
+
+
+def test_why_this_answer_section_opens(page):
+    charts_before = page.locator('[data-testid="stPlotlyChart"]').count()
+    runs = page.evaluate("window.__nsp.runs")
+    page.get_by_text("Explain this pair", exact=True).click()
+    harness.wait_idle(page, runs, 120_000)
+    page.get_by_text("not an explanation by themselves").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= charts_before + 4  # grid, bars, head, rollout
+    runs = page.evaluate("window.__nsp.runs")
+    page.get_by_text("Occlusion (delete each word)", exact=True).click()
+    harness.wait_idle(page, runs, 120_000)
+    page.locator(".nsp-heat").first.wait_for(timeout=60_000)
+    assert "milk" in page.locator(".nsp-heat").first.inner_text()
+    no_exception(page)
