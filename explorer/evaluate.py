@@ -108,7 +108,7 @@ def _parse_jsonl(text: str, name: str) -> list[LabelledPair]:
             continue
         try:
             row = json.loads(line)
-        except ValueError as err:
+        except json.JSONDecodeError as err:
             raise EvalFileError(f"{name} line {number}: not valid JSON ({err.msg}).") from err
         if not isinstance(row, dict) or any(k not in row for k in REQUIRED):
             raise EvalFileError(f"{name} line {number}: needs the keys a, b and label.")

@@ -3,6 +3,7 @@
 import math
 import random
 import threading
+from typing import Any
 
 import pytest
 import torch
@@ -52,7 +53,7 @@ def topic_corpus(n_docs: int = 24, sentences: int = 12, words: int = 5, seed: in
 
 def tiny_config(**overrides) -> TrainConfig:
     """A 2-layer, hidden-64 BERT from scratch that learns the topic task in ~200 steps (~5 s)."""
-    settings = dict(
+    settings: dict[str, Any] = dict(
         steps=200,
         batch_size=32,
         lr=2e-3,

@@ -89,7 +89,8 @@ def run(args) -> int:
             print(json.dumps(pair.to_dict(), ensure_ascii=False))
         else:
             print(
-                f"{LABEL_NAMES[pair.label]}  doc {pair.doc_a} -> doc {pair.doc_b}  ({len(pair.a_ids)}+{len(pair.b_ids)} tokens)"
+                f"{LABEL_NAMES[pair.label]}  doc {pair.doc_a} -> doc {pair.doc_b}  "
+                f"({len(pair.a_ids)}+{len(pair.b_ids)} tokens)"
             )
             print(f"  A: {pair.a}")
             print(f"  B: {pair.b}")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from explorer.corpus import known_corpus_name
-from explorer.device import DEVICE_CHOICES
+from explorer.device import DEVICE_NAMES
 from explorer.encoding import MIN_MAX_LENGTH
 from explorer.models import BUNDLED_UNTRAINED
 from explorer.sampling import MODE_DESCRIPTIONS, MODES
@@ -81,7 +81,7 @@ class TrainConfig:
         2, "Layers", low=1, high=MAX_SCRATCH_LAYERS, only_for="scratch", help="scratch only: encoder layers"
     )
     scratch_hidden: int = setting(
-        128, "Hidden size", low=8, high=768, step=16, only_for="scratch", help="scratch only: hidden size"
+        128, "Hidden size", low=8, step=16, only_for="scratch", help="scratch only: hidden size"
     )
     scratch_heads: int = setting(
         2, "Attention heads", low=1, page=False, help="scratch only: heads (must divide the hidden size)"
@@ -99,7 +99,7 @@ class TrainConfig:
     dropout: float | None = setting(
         None, "Dropout", low=0, high=1, high_open=True, group="advanced", help="empty: the model's own dropout"
     )
-    eval_every: int = setting(50, "Evaluate every (steps)", low=1, high=MAX_STEPS)
+    eval_every: int = setting(50, "Evaluate every (steps)", low=1)
     eval_pairs: int = setting(256, "Held-out pairs", low=2, high=20_000, group="advanced")
     eval_batch_size: int = setting(64, "Evaluation batch size", low=1, high=MAX_BATCH, group="advanced")
     heldout_fraction: float = setting(
@@ -110,7 +110,7 @@ class TrainConfig:
         "auto", "bf16 autocast", choices=BF16_CHOICES,
         help="auto: where the hardware runs it natively (CPUs with AVX-512 BF16, recent GPUs)",
     )  # fmt: skip
-    device: str = setting("auto", "Device", choices=DEVICE_CHOICES, page=False)
+    device: str = setting("auto", "Device", choices=DEVICE_NAMES, page=False)
     base_model: str = setting(
         BUNDLED_UNTRAINED, "Starting model", aliases=("--model",), page=False,
         help="bundled model, local folder or hub id (for scratch: only its tokenizer)",
