@@ -57,6 +57,10 @@ class TrainConfig:
         0.01, "Weight decay", low=0, high=1, high_open=True, group="advanced",
         help="AdamW weight decay (not on biases and LayerNorm weights, as in BERT)",
     )  # fmt: skip
+    label_smoothing: float = setting(
+        0.0, "Label smoothing", low=0, high=1, high_open=True, group="advanced",
+        help="NSP training targets (1 - s/2, s/2) instead of (1, 0); held-out loss stays plain cross-entropy",
+    )  # fmt: skip
     grad_clip: float = setting(
         1.0, "Gradient clipping", low=0, group="advanced", help="clip the global gradient norm (BERT: 1.0); 0 = off"
     )
@@ -229,40 +233,29 @@ def _rule_problems(config: TrainConfig) -> list[str]:
 
 
 # Tuned on 2 CPU cores (see bench/results/training_attempts.md for what each choice bought).
+# Single sentences at 32 tokens are cheap; the whole encoder learns (a frozen encoder stays near 59%),
+# but the word embeddings stay fixed, which halves the optimizer's work; the fresh head gets ~10x the lr.
+# No dropout: in a one-minute run it only slows learning. 512 held-out pairs keep accuracy within ~2%.
+QUICK_DEMO = TrainConfig(
+    steps=300,
+    batch_size=32,
+    lr=1.5e-4,
+    head_lr=1e-3,
+    warmup=0.05,
+    max_length=32,
+    mode="sentences",
+    train_what="full",
+    freeze_word_embeddings=True,
+    dropout=0.0,
+    eval_every=100,
+    eval_pairs=512,
+    max_seconds=60.0,
+)
 PRESETS: dict[str, TrainConfig] = {
-    # Single sentences at 32 tokens are cheap; the whole encoder learns (a frozen encoder stays near 59%),
-    # but the word embeddings stay fixed, which halves the optimizer's work; the fresh head gets ~10x the lr.
-    # No dropout: in a one-minute run it only slows learning. 512 held-out pairs keep accuracy within ~2%.
-    "quick demo": TrainConfig(
-        steps=300,
-        batch_size=32,
-        lr=1.5e-4,
-        head_lr=1e-3,
-        warmup=0.05,
-        max_length=32,
-        mode="sentences",
-        train_what="full",
-        freeze_word_embeddings=True,
-        dropout=0.0,
-        eval_every=100,
-        eval_pairs=512,
-        max_seconds=60.0,
-    ),
+    "quick demo": QUICK_DEMO,
     # BERT's chunks give B more context to judge by; ten minutes of the same recipe.
-    "longer run": TrainConfig(
-        steps=1500,
-        batch_size=32,
-        lr=1e-4,
-        head_lr=1e-3,
-        warmup=0.05,
-        max_length=64,
-        mode="bert",
-        train_what="full",
-        freeze_word_embeddings=True,
-        dropout=0.0,
-        eval_every=150,
-        eval_pairs=512,
-        max_seconds=600.0,
+    "longer run": replace(
+        QUICK_DEMO, steps=1500, lr=1e-4, max_length=64, mode="bert", eval_every=150, max_seconds=600.0
     ),
     "tiny from scratch": TrainConfig(
         steps=300,
