@@ -10,11 +10,15 @@ One unmeasured warm-up edit comes first. Run: .venv/bin/python bench/bench_brows
 import json
 import platform
 import statistics
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import _app_server as harness
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: harness/
+
 from playwright.sync_api import sync_playwright
+
+from harness import app_server as harness
 
 N = 15
 TARGET_MEDIAN_MS = 300

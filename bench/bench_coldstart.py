@@ -7,13 +7,17 @@ a new browser page. Run: .venv/bin/python bench/bench_coldstart.py
 
 import json
 import statistics
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import _app_server as harness
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: harness/
+
 from bench_browser import machine_note
 from playwright.sync_api import sync_playwright
+
+from harness import app_server as harness
 
 RUNS = 3
 TARGET_S = 10.0

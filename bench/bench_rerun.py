@@ -20,12 +20,15 @@ import json
 import os
 import random
 import statistics
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import _app_server as harness
-from classroom_client import Student
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: harness/
 from load_classroom import everyday_pairs, pct
+
+from harness import app_server as harness
+from harness.classroom_client import Student
 
 RESULTS = Path(__file__).resolve().parent / "results" / "rerun.json"
 TARGET_RATIO = 5.0

@@ -52,7 +52,7 @@ def main() -> None:
 
     for _ in range(20):  # warm-up: allocator, oneDNN kernels
         bare(), ours()
-    times = {"bare": [], "ours": []}
+    times: dict[str, list[float]] = {"bare": [], "ours": []}
     for i in range(args.repeats):
         order = (("bare", bare), ("ours", ours)) if i % 2 else (("ours", ours), ("bare", bare))
         for name, fn in order:

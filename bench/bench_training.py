@@ -153,6 +153,7 @@ def preset_run(section: str, name: str, **overrides) -> None:
         elif isinstance(event, StepEvent):
             last_step = event
     final = evals[-1]
+    assert last_step is not None, "the run made no step"
     save(
         section,
         {

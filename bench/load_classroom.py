@@ -27,14 +27,16 @@ import json
 import os
 import random
 import statistics
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import _app_server as harness
-from classroom_client import Student
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: harness/
+from harness import app_server as harness
+from harness.classroom_client import Student
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "classroom.json"

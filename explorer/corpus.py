@@ -99,7 +99,7 @@ def split_sentences(paragraph: str) -> list[str]:
     import nupunkt  # imported here: a few hundred ms that BERT-format corpora never need
 
     text = _WHITESPACE.sub(" ", paragraph).strip()
-    return nupunkt.sent_tokenize(text) if text else []
+    return list(map(str, nupunkt.sent_tokenize(text))) if text else []
 
 
 def _document_from_paragraphs(paragraphs: list[str], min_words: int) -> list[str]:

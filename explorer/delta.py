@@ -18,8 +18,23 @@ FROZEN_BY_DEFAULT = ("bert.embeddings.word_embeddings.weight",)
 SHARD_BYTES = 12 * 1024 * 1024
 
 
+FROZEN_TOLERANCE = 1e-3  # an fp16 copy of the base differs by less; a frozen tensor that was trained differs more
+
+
 class DeltaError(RuntimeError):
     pass
+
+
+def frozen_problem(model, reference, frozen: tuple[str, ...] = FROZEN_BY_DEFAULT) -> str | None:
+    """Why `model` cannot be stored as a delta of `reference` (a frozen tensor differs or is missing), or None."""
+    own, ref = model.state_dict(), reference.state_dict()
+    for key in frozen:
+        if key not in own or key not in ref or own[key].shape != ref[key].shape:
+            return f"{key} does not match between the model and its base."
+        drift = (own[key].float().cpu() - ref[key].float().cpu()).abs().max().item()
+        if drift > FROZEN_TOLERANCE:
+            return f"{key} was changed by training (max difference {drift:.4g}); it must stay frozen."
+    return None
 
 
 def is_delta_folder(path: Path) -> bool:
@@ -35,7 +50,9 @@ def save_delta(
     state = {
         k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items() if k not in frozen
     }
-    shards, current, size = [], {}, 0
+    shards: list[dict[str, torch.Tensor]] = []
+    current: dict[str, torch.Tensor] = {}
+    size = 0
     for key in sorted(state):
         nbytes = state[key].numel() * 2
         if current and size + nbytes > SHARD_BYTES:

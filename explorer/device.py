@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+DEVICE_NAMES = (*DEVICE_CHOICES, "gpu")  # what a user may type: gpu = CUDA, or Apple MPS where that is the GPU
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 from explorer.labels import LABEL_NAMES, label_from_name
 
 EXAMPLES_PATH = Path(__file__).resolve().parent / "data" / "classroom_pairs.jsonl"
+# 44 labelled everyday pairs: the Evaluate tab's default file and the shipped model's reference pairs.
+EVERYDAY_PAIRS = Path(__file__).resolve().parent / "data" / "everyday_pairs.csv"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ model.cls), so what the page shows is what BertForNextSentencePrediction compute
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +110,18 @@ def score_pair(
     )
 
 
+MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+
+
+def batch_logits(model, batches: Iterable[dict[str, torch.Tensor]], device: torch.device) -> np.ndarray:
+    """NSP logits [n, 2] of padded input batches, from the real modules (nsp_steps); no batch: shape (0, 2)."""
+    out = [
+        nsp_steps(model, {k: batch[k].to(device) for k in MODEL_INPUTS})["logits"].float().cpu().numpy()
+        for batch in batches
+    ]
+    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.float32)
+
+
 def score_pairs(
     loaded: LoadedModel,
     pairs: list[tuple[str, str]],
@@ -117,16 +130,15 @@ def score_pairs(
 ) -> np.ndarray:
     """Logits [n, 2] for many pairs, batched and padded (padding: id 0, mask 0, segment 0)."""
     tokenizer = loaded.tokenizer
-    out = []
-    for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start : start + batch_size]
+
+    def batch(chunk: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
         encodings = [encode_pair(tokenizer, a, b, max_length, loaded.max_positions) for a, b in chunk]
-        inputs = pad_batch(
+        return pad_batch(
             [e.input_ids for e in encodings], [e.token_type_ids for e in encodings], tokenizer.pad_token_id
         )
-        inputs = {k: v.to(loaded.device) for k, v in inputs.items()}
-        out.append(nsp_steps(loaded.model, inputs)["logits"].float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.float32)
+
+    chunks = (pairs[start : start + batch_size] for start in range(0, len(pairs), batch_size))
+    return batch_logits(loaded.model, (batch(chunk) for chunk in chunks), loaded.device)
 
 
 def pad_batch(input_ids: list[list[int]], token_type_ids: list[list[int]], pad_id: int = 0) -> dict[str, torch.Tensor]:

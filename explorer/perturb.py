@@ -9,7 +9,7 @@ from explorer.corpus import Corpus
 from explorer.encoding import DEFAULT_MAX_LENGTH, encode_pair
 from explorer.labels import IS_NEXT
 from explorer.models import LoadedModel
-from explorer.nsp import nsp_steps, softmax
+from explorer.nsp import batch_logits, softmax
 
 PERTURBATIONS = {
     "swap": "Swap A and B",
@@ -81,8 +81,7 @@ def nsp_probabilities(
     inputs = encoding.tensors(loaded.device)
     if zero_segments:
         inputs["token_type_ids"] = inputs["token_type_ids"].new_zeros(inputs["token_type_ids"].shape)
-    logits = nsp_steps(loaded.model, inputs)["logits"][0].float().cpu().numpy()
-    return softmax(logits)
+    return softmax(batch_logits(loaded.model, [inputs], loaded.device)[0])
 
 
 def p_is_next(loaded: LoadedModel, perturbed: Perturbed, max_length: int = DEFAULT_MAX_LENGTH) -> float:

@@ -46,12 +46,15 @@ walk enters it, and kept in process (and on disk for the named corpora, once com
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import re
 import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -160,11 +163,12 @@ class TokenTable:
         self.sentences = [s for doc in corpus.documents for s in doc]
         self.doc_starts = np.cumsum([0] + [len(doc) for doc in corpus.documents]).tolist()
         n = len(self.sentences)
-        self.ids: list[np.ndarray | None] = [None] * n
-        self.offsets: list[np.ndarray | None] = [None] * n
+        # Per sentence: its token ids and character offsets, None until tokenised (ensure_all fills every one).
+        self.ids: list[Any] = [None] * n
+        self.offsets: list[Any] = [None] * n
         self.lengths: list[int] = [-1] * n
         self.missing = n
-        self.cache_path = None
+        self.cache_path: Path | None = None
         if corpus.name in CORPORA:  # only named corpora: uploads would fill the disk
             name = f"tokens-{corpus.fingerprint[:16]}-{tokenizer_key(tokenizer)[:16]}.npz"
             self.cache_path = cache_dir() / name
@@ -206,7 +210,8 @@ class TokenTable:
         return self.lengths[g]
 
     def _save(self) -> None:
-        if self.cache_path is None or self.cache_path.exists():
+        path = self.cache_path
+        if path is None or path.exists():
             return
         lengths = np.asarray(self.lengths, dtype=np.int32)
         ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int32)
@@ -216,9 +221,11 @@ class TokenTable:
             with open(tmp, "wb") as handle:
                 np.savez(handle, lengths=lengths, ids=ids, offsets=offsets)
 
-        write_atomically(self.cache_path, write)
+        write_atomically(path, write)
 
     def _load(self) -> None:
+        if self.cache_path is None:
+            return
         try:
             with np.load(self.cache_path) as data:
                 lengths, ids, offsets = data["lengths"], data["ids"], data["offsets"]
@@ -227,8 +234,8 @@ class TokenTable:
         if len(lengths) != len(self.sentences) or int(lengths.sum()) != len(ids) or len(ids) != len(offsets):
             return
         bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-        self.ids = [ids[s:e] for s, e in zip(bounds[:-1], bounds[1:])]
-        self.offsets = [offsets[s:e] for s, e in zip(bounds[:-1], bounds[1:])]
+        self.ids = [ids[s:e] for s, e in itertools.pairwise(bounds)]
+        self.offsets = [offsets[s:e] for s, e in itertools.pairwise(bounds)]
         self.lengths = lengths.tolist()
         self.missing = 0
 
@@ -279,7 +286,7 @@ def truncate_seq_pair(a: _Segment, b: _Segment, max_tokens: int, rng: random.Ran
 
 def _segment_ids(table: TokenTable, seg: _Segment) -> tuple[int, ...]:
     base = table.doc_starts[seg.doc]
-    ids = np.concatenate(table.ids[base + seg.start : base + seg.stop])
+    ids: np.ndarray = np.concatenate(table.ids[base + seg.start : base + seg.stop])
     return tuple(ids[seg.cut_front : len(ids) - seg.cut_back].tolist())
 
 
@@ -323,7 +330,9 @@ def _other_documents(corpus: Corpus, same_source: bool) -> list[tuple[list[int],
 def _tfidf_rows(corpus: Corpus) -> scipy.sparse.csr_matrix:
     """One L2-normalised row per document: sublinear term frequency times smoothed inverse document frequency."""
     vocabulary: dict[str, int] = {}
-    indptr, indices, counts = [0], [], []
+    indptr: list[int] = [0]
+    indices: list[int] = []
+    counts: list[int] = []
     for doc in corpus.documents:
         words: dict[int, int] = {}
         for sentence in doc:
@@ -367,7 +376,7 @@ def similar_documents(corpus: Corpus, candidates: list[list[int]], k: int = SIMI
                 row = scores[i]
                 row[pool == doc] = -np.inf  # never A's own document: it sorts last and is never taken
                 n = min(k, int(np.isfinite(row).sum()))
-                top = np.argpartition(-row, n - 1)[:n] if n else []
+                top: Any = np.argpartition(-row, n - 1)[:n] if n else []
                 result[doc] = pool[top][np.argsort(-row[top], kind="stable")].tolist()
     return result
 
@@ -438,15 +447,15 @@ class PairSampler:
         self.same_source_negatives = bool(same_source_negatives)
         self._other_docs = _other_documents(corpus, self.same_source_negatives)
         self.similar_negatives = float(similar_negatives) if mode != "sop" else 0.0
-        self._similar = None
+        self._similar: list[list[int]] | None = None
         if self.similar_negatives > 0.0:
             self._similar = _similar_for(corpus, self._other_docs)
         self.seed = seed
         self.rng = random.Random(seed)
         self.table = token_table(corpus, tokenizer)
         self._pools: tuple[list[Pair], list[Pair]] = ([], [])
-        self._stream = self._chunk_stream() if mode != "sentences" else None
-        self._starts = None  # sentences mode: global indices of sentences that have a successor
+        self._stream: Any = self._chunk_stream() if mode != "sentences" else None
+        self._starts: Any = None  # sentences mode: global indices of sentences that have a successor
 
     # public API
 
@@ -507,7 +516,7 @@ class PairSampler:
         Yields None each time a document's walk ends, so that the caller can count walks that gave nothing.
         """
         order: list[int] = []
-        walkers = []
+        walkers: list[Any] = []
         while True:
             while len(walkers) < ACTIVE_DOCUMENTS:
                 if not order:
@@ -531,6 +540,7 @@ class PairSampler:
         lengths = self.table.doc_lengths(doc)
         target, short = self._draw_target()
         chunk_start, chunk_tokens, i = 0, 0, 0
+        b: _Segment | None
         while i < len(lengths):
             chunk_tokens += lengths[i]
             if i == len(lengths) - 1 or chunk_tokens >= target:
@@ -579,7 +589,7 @@ class PairSampler:
         """The document of a NotNext B: one of the most similar to A's (a share of similar_negatives), or any."""
         share = self.similar_negatives
         if share >= 1.0 or (share > 0.0 and self.rng.random() < share):
-            near = self._similar[doc]  # never empty: every document has another candidate
+            near = self._similar[doc]  # type: ignore[index]  # set whenever similar_negatives > 0; never empty: every document has another candidate
             return near[self.rng.randrange(len(near))]
         return self._other_document(doc)
 

@@ -1,37 +1,27 @@
-"""Rebuild the shipped NSP model (explorer/data/minilm_nsp) from scratch, by measurement.
+"""Build the shipped NSP model (explorer/data/minilm_nsp) from the bundled MiniLM encoder, by measurement.
 
-    .venv/bin/python scripts/build_nsp_model.py --device cuda      # GPU for steps 1-3 (7 minutes on one H200)
-    .venv/bin/python scripts/build_nsp_model.py --device cpu       # the same recipe; many hours on 2 CPU cores
+    .venv/bin/python scripts/build_nsp_model.py --device cuda   # training and evaluation on the GPU
+    .venv/bin/python scripts/build_nsp_model.py --device cpu    # the same recipe on the CPU (many hours)
 
-Steps 4 and 4c's two runs of 4b (14,000 steps of 32 pairs) took 80 + 50 + 64 minutes on 2 CPU cores;
-they were not timed on a GPU.
-
-Steps, all with the project's own code:
-1. sweep: short runs of a few candidate recipes with `python -m explorer train`; each is scored on the
-   same validation pairs (BERT's recipe, documents held out from training); the best recipe wins;
-2. final: a longer run of the winning recipe with `python -m explorer train`;
+--device auto uses a GPU when there is one, for training and evaluation alike. Every step uses the
+project's own code (`python -m explorer train`, explorer.calibration, explorer.delta):
+1. sweep: short runs of a few candidate recipes, each scored on the same validation pairs (BERT's
+   recipe, documents held out from training); the best recipe wins (`--no-sweep RECIPE` skips it);
+2. final: a longer run of the winning recipe;
 3. calibration: one temperature fitted on the validation pairs and folded into the NSP head;
-4. refine: more training from the calibrated model with same-source negatives (a NotNext B from
-   another document of A's own corpus, `--same-source-negatives`), then a second calibration. In the
-   sotu+wiki mixture almost every uniformly drawn NotNext B is a Wikipedia text, so step 2 alone
-   learns to spot a change of source: 75% on unseen news articles. `--stage1 SRC` starts here from a
-   model that went through steps 1-3 (the second release: the first release's model, commit 3c6b30e);
-4b. refine2: more of step 4 with a training-only corpus added to the training documents
-   (`--refine2-extra NAME`, default kjv: the King James Bible, which then counts as seen text, not out
-   of domain) and, optionally, a share of the NotNext B from one of the 10 documents most like A's
-   (TF-IDF, same source; `--refine2-similar SHARE`, default 0), then a third calibration. 4,000 steps
-   by default (`--refine2-steps N`, 0 skips it); `--refined SRC` starts here from a model that went
-   through steps 1-4 (the third release: the second release's model). The MODEL_CARD lists the runs
-   of it that were tried;
-4c. soup (on by default, `--soup-similar SHARE`, 0 turns it off): step 4b once more from the same step-4
-   model with `--refine2-similar SHARE` (default 0.25), then the two step-4b models averaged weight by
-   weight, (1 - s) * first + s * second, with s in 0, 1/4, 1/2, 3/4, 1 chosen by the mean accuracy on
-   three kinds of validation pairs (BERT's recipe, same-source, similar-subject NotNext); then a
-   fourth calibration;
-5. export: the tensors that training changed, as fp16 shards (`explorer.delta`);
-6. evaluation on test pairs from other held-out documents (BERT's uniform NotNext draw, and
-   same-source), on ABC news articles (never used for training: out of domain), on the King James
-   Bible (seen in step 4b) and on the everyday pairs; numbers go to results.json beside the model.
+4. refine: more training with same-source negatives (NotNext B from another document of A's own
+   corpus), then calibration again (`--stage1 SRC` starts here from a calibrated model);
+4b. refine2: more of step 4 with a training-only corpus added (`--refine2-extra`, default kjv, which
+   then counts as seen text) and optionally a share of NotNext B from similar documents
+   (`--refine2-similar`), then calibration (`--refined SRC` starts here; `--refine2-steps 0` skips it);
+4c. soup: step 4b once more with `--soup-similar SHARE` similar negatives, the two models averaged
+   weight by weight with the share chosen on three kinds of validation pairs, then calibration
+   (`--soup-similar 0` skips it);
+5. export: the tensors that training changed, as fp16 shards (explorer.delta); the frozen word
+   embeddings are checked to be unchanged;
+6. evaluation on test pairs from other held-out documents, on corpora never trained on, and on the
+   everyday pairs; the numbers go to results.json beside the model.
+The model card (explorer/data/minilm_nsp/MODEL_CARD.md) records which runs made each release.
 """
 
 from __future__ import annotations
@@ -44,6 +34,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,17 +45,19 @@ import torch  # noqa: E402
 
 from explorer.calibration import fit_temperature, fold_temperature, mean_nll  # noqa: E402
 from explorer.corpus import Corpus, load_corpus  # noqa: E402
-from explorer.delta import save_delta  # noqa: E402
+from explorer.delta import frozen_problem, save_delta  # noqa: E402
+from explorer.device import DEVICE_NAMES, resolve_device  # noqa: E402
 from explorer.evaluate import read_pairs, report_from_logits  # noqa: E402
+from explorer.examples import EVERYDAY_PAIRS  # noqa: E402
 from explorer.models import BUNDLED_UNTRAINED, load_model  # noqa: E402
-from explorer.nsp import nsp_steps, score_pairs  # noqa: E402
+from explorer.nsp import batch_logits, score_pairs  # noqa: E402
 from explorer.sampling import PairSampler  # noqa: E402
 from explorer.training import TrainConfig, pairs_to_batch, split_corpus  # noqa: E402
 
 TRAIN_CORPUS = "sotu+wiki"
 OOD_CORPORA = ("news", "kjv")  # never trained on
 MAX_LENGTH = 128  # BERT's default max_seq_length
-EVERYDAY = ROOT / "explorer" / "data" / "everyday_pairs.csv"
+EVERYDAY = EVERYDAY_PAIRS
 
 # Candidate recipes for the sweep: what differs between them, on top of COMMON.
 COMMON = [
@@ -158,13 +151,10 @@ def same_source_pairs(corpus: Corpus, tokenizer, n: int, seed: int, similar: flo
 
 
 def logits_of(model, tokenizer, pairs, device, batch_size: int = 128) -> np.ndarray:
+    """NSP logits of sampled pairs (token ids already made), through the same path as the app's scoring."""
     model.eval()
-    out = []
-    for i in range(0, len(pairs), batch_size):
-        batch = pairs_to_batch(pairs[i : i + batch_size], tokenizer)
-        inputs = {k: batch[k].to(device) for k in ("input_ids", "token_type_ids", "attention_mask")}
-        out.append(nsp_steps(model, inputs)["logits"].float().cpu().numpy())
-    return np.concatenate(out)
+    batches = (pairs_to_batch(pairs[i : i + batch_size], tokenizer) for i in range(0, len(pairs), batch_size))
+    return batch_logits(model, batches, device)
 
 
 def labels_of(pairs) -> np.ndarray:
@@ -212,13 +202,13 @@ def average_states(first: dict, second: dict, share: float) -> dict:
 def soup(first: Path, second: Path, val_sets: dict, device, results: dict) -> Path:
     """Step 4c: average two step-4b models, the share chosen on the validation pairs, then calibrate."""
     loaded = load_model(str(first), str(device))
-    states = [
+    states: list[dict[str, Any]] = [
         {k: v.detach().clone() for k, v in model.state_dict().items()}  # copies: loading would overwrite them
         for model in (loaded.model, load_model(str(second), str(device)).model)
     ]
     scores = {}
     for share in SOUP_SHARES:
-        loaded.model.load_state_dict(average_states(*states, share))
+        loaded.model.load_state_dict(average_states(states[0], states[1], share))
         accuracy = {
             name: report_from_logits(
                 logits_of(loaded.model, loaded.tokenizer, pairs, device), labels_of(pairs)
@@ -227,9 +217,9 @@ def soup(first: Path, second: Path, val_sets: dict, device, results: dict) -> Pa
         }
         scores[share] = float(np.mean(list(accuracy.values())))
         print(f"  soup share {share}: validation {accuracy}, mean {scores[share]:.4f}", flush=True)
-    best = max(scores, key=scores.get)
+    best = max(scores, key=lambda share: scores[share])
     results["soup"] = {"models": [str(first), str(second)], "validation_mean_accuracy": scores, "share": best}
-    loaded.model.load_state_dict(average_states(*states, best))
+    loaded.model.load_state_dict(average_states(states[0], states[1], best))
     calibrate(loaded, val_sets["bert"], device, results, "soup_calibration")
     folder = first.parent / "soup-calibrated"
     loaded.model.save_pretrained(folder)
@@ -314,9 +304,9 @@ def refine(
     return folder
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", choices=DEVICE_NAMES)
     parser.add_argument("--start", default=BUNDLED_UNTRAINED, help="model to fine-tune (a copy of the base works)")
     parser.add_argument("--base", default=BUNDLED_UNTRAINED, help="the model the delta is applied to when loaded")
     parser.add_argument("--sweep-steps", type=int, default=300)
@@ -355,7 +345,44 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep finished training runs found in --work")
     parser.add_argument("--work", default="runs/nsp-model")
     parser.add_argument("--out", default="explorer/data/minilm_nsp")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def evaluate_test_sets(model, tokenizer, test_sets: dict[str, Any], ood_corpora: list[str], results: dict) -> None:
+    """Accuracy and calibration of the exported model on each test set, and on the target's sets together."""
+    logits = {name: logits_of(model, tokenizer, pairs, "cpu") for name, pairs in test_sets.items()}
+    for name, pairs in test_sets.items():
+        results[name] = summary(report_from_logits(logits[name], labels_of(pairs)))
+        print(f"  {name}: {results[name]['accuracy']:.4f}", flush=True)
+    # The target: documents never seen, in domain and from a source never trained on, together.
+    for name, parts in (
+        ("test_with_news", ("test_in_domain", "ood_news")),
+        ("test_all", ("test_in_domain", *(f"ood_{name}" for name in ood_corpora))),
+    ):
+        joined = np.concatenate([logits[part] for part in parts])
+        labels = np.concatenate([labels_of(test_sets[part]) for part in parts])
+        results[name] = summary(report_from_logits(joined, labels))
+
+
+def save_results(out: Path, results: dict) -> None:
+    """results.json beside the model, and the headline numbers on the screen."""
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    headline = ("test_in_domain", "ood_news", "ood_kjv", "seen_kjv", "test_with_news", "everyday")
+    print(json.dumps({k: results.get(k) for k in headline}, indent=1))
+
+
+def write_check_pairs(out: Path, test_sets: dict[str, Any], n_kjv: int) -> None:
+    """Pairs for re-checking with `python -m explorer eval`. The news articles are the ABC's text, so no
+    pairs of them are stored: `python -m explorer sample --corpus news --n 2000 --seed 13 --json` makes them."""
+    kjv = test_sets.get("ood_kjv") or test_sets["seen_kjv"]
+    for name, pairs in (("heldout_pairs.jsonl", test_sets["test_in_domain"][:1000]), ("kjv_pairs.jsonl", kjv[:n_kjv])):
+        with open(out / name, "w") as fh:
+            for p in pairs:
+                fh.write(json.dumps({"a": p.a, "b": p.b, "label": p.label}) + "\n")
+
+
+def main() -> None:
+    args = parse_args()
     work, out = Path(args.work), Path(args.out)
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -382,7 +409,7 @@ def main() -> None:
     print(f"validation docs {len(validation.documents)}, test docs {len(test.documents)}", flush=True)
 
     results: dict = {"train_corpus": TRAIN_CORPUS, "ood_corpora": ood_corpora, "device": args.device, "sweep": {}}
-    device = torch.device("cuda" if args.device in ("cuda", "gpu") else "cpu")
+    device = resolve_device(args.device).device  # the same device the training runs pick
     log = "final.jsonl"
     if args.refined:
         model_dir = args.refined
@@ -416,9 +443,8 @@ def main() -> None:
     results["training_log"] = str(work / log)
 
     model = loaded.model
-    key = "bert.embeddings.word_embeddings.weight"
-    drift = (model.state_dict()[key].cpu() - start_model.model.state_dict()[key]).abs().max().item()
-    assert drift == 0.0, f"the word embeddings were trained (max change {drift}); the delta would not reproduce it"
+    problem = frozen_problem(model, start_model.model)
+    assert problem is None, f"{problem} The delta would not reproduce this model."
     model.to("cpu")
     loaded.device = torch.device("cpu")
     everyday = read_pairs(EVERYDAY)
@@ -439,40 +465,11 @@ def main() -> None:
             "reference_logits": reference_logits.round(6).tolist(),
         },
     )
-    logits = {name: logits_of(model, tokenizer, pairs, "cpu") for name, pairs in test_sets.items()}
-    for name, pairs in test_sets.items():
-        results[name] = summary(report_from_logits(logits[name], labels_of(pairs)))
-        print(f"  {name}: {results[name]['accuracy']:.4f}", flush=True)
-    # The target: documents never seen, in domain and from a source never trained on, together.
-    for name, parts in (
-        ("test_with_news", ("test_in_domain", "ood_news")),
-        ("test_all", ("test_in_domain", *(f"ood_{name}" for name in ood_corpora))),
-    ):
-        joined = np.concatenate([logits[part] for part in parts])
-        labels = np.concatenate([labels_of(test_sets[part]) for part in parts])
-        results[name] = summary(report_from_logits(joined, labels))
+    evaluate_test_sets(model, tokenizer, test_sets, ood_corpora, results)
     results["everyday"] = summary(report_from_logits(reference_logits, np.array([p.label for p in everyday])))
     results["total_seconds"] = time.perf_counter() - t0
-    # Pairs for re-checking with `python -m explorer eval`. The news articles are the ABC's text, so no
-    # pairs of them are stored: `python -m explorer sample --corpus news --n 2000 --seed 13 --json` makes them.
-    kjv = test_sets.get("ood_kjv") or test_sets["seen_kjv"]
-    for name, pairs in (
-        ("heldout_pairs.jsonl", test_sets["test_in_domain"][:1000]),
-        ("kjv_pairs.jsonl", kjv[: len(val_pairs)]),
-    ):
-        with open(out / name, "w") as fh:
-            for p in pairs:
-                fh.write(json.dumps({"a": p.a, "b": p.b, "label": p.label}) + "\n")
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    print(
-        json.dumps(
-            {
-                k: results.get(k)
-                for k in ("test_in_domain", "ood_news", "ood_kjv", "seen_kjv", "test_with_news", "everyday")
-            },
-            indent=1,
-        )
-    )
+    write_check_pairs(out, test_sets, len(val_pairs))
+    save_results(out, results)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from test_training import topic_corpus
 from test_training_runs import long_config, wait_for
 
 from explorer.run_slots import release_slot, take_slot
-from explorer.training_runs import RunManager, RunRefused
+from explorer.training.runs import RunManager, RunRefused
 
 TAKE_ONE = """
 import sys

@@ -9,7 +9,12 @@ from conftest import ROOT
 
 def _cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "explorer", "sample", *args], capture_output=True, text=True, cwd=ROOT, timeout=180
+        [sys.executable, "-m", "explorer", "sample", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
     )
 
 

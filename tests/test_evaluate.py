@@ -65,6 +65,7 @@ def test_eval_cli_counts_and_loss(tmp_path, tiny_bert_dir, tiny):
     path.write_text("\n".join(json.dumps({"a": a, "b": b, "label": y}) for a, b, y in rows))
     proc = subprocess.run(
         [sys.executable, "-m", "explorer", "eval", str(path), "--model", str(tiny_bert_dir), "--json"],
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -84,6 +85,11 @@ def test_eval_cli_bad_file(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("x,y\n1,2\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "explorer", "eval", str(path)], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-m", "explorer", "eval", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert proc.returncode == 2 and "missing the column" in proc.stderr and "Traceback" not in proc.stderr

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from harness import app_server as harness
+from harness.classroom_client import Student
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import _app_server as harness
-from classroom_client import Student
-from load_classroom import everyday_pairs, next_edit
+from load_classroom import everyday_pairs, next_edit  # the benchmark's own edit sequence
 
 EDITS = 3
 

@@ -28,7 +28,7 @@ def test_local_folder_saved_with_save_pretrained(tiny_bert_dir, tiny):
 
 
 def test_unknown_hub_id_offline_gives_a_clear_error():
-    with pytest.raises(ModelLoadError, match="Could not find a model called 'no-such-org/no-such-bert'.*offline"):
+    with pytest.raises(ModelLoadError, match=r"Could not find a model called 'no-such-org/no-such-bert'.*offline"):
         load_model("no-such-org/no-such-bert", "cpu")
 
 
@@ -57,7 +57,7 @@ def test_bad_sources(source, match):
 
 
 def test_folder_without_config(tmp_path):
-    with pytest.raises(ModelLoadError, match="no config.json"):
+    with pytest.raises(ModelLoadError, match=r"no config\.json"):
         load_model(str(tmp_path), "cpu")
 
 

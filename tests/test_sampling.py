@@ -296,7 +296,7 @@ def test_similar_documents_are_the_ones_sharing_words():
         twin = doc ^ 1  # documents 0/1, 2/3 and 4/5 share a theme
         assert near[doc][0] == twin and doc not in near[doc] and len(near[doc]) == 3
     # candidates limit the choice: without its twin, a document gets the best of the rest
-    assert similar_documents(corpus, [[2, 4]] + everyone[1:], k=1)[0] in ([2], [4])
+    assert similar_documents(corpus, [[2, 4], *everyone[1:]], k=1)[0] in ([2], [4])
 
 
 @pytest.mark.parametrize("mode", ["bert", "sentences"])

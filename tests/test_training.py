@@ -3,6 +3,7 @@
 import math
 import random
 import threading
+from typing import Any
 
 import pytest
 import torch
@@ -52,7 +53,7 @@ def topic_corpus(n_docs: int = 24, sentences: int = 12, words: int = 5, seed: in
 
 def tiny_config(**overrides) -> TrainConfig:
     """A 2-layer, hidden-64 BERT from scratch that learns the topic task in ~200 steps (~5 s)."""
-    settings = dict(
+    settings: dict[str, Any] = dict(
         steps=200,
         batch_size=32,
         lr=2e-3,
@@ -394,3 +395,28 @@ def test_an_extra_corpus_joins_training_only_and_leaves_the_heldout_split_alone(
     assert train_command.config_from_args(parser.parse_args([])).extra_corpus == ""
     with pytest.raises(TrainConfigError, match="Extra training corpus 'bible'"):
         train_command.config_from_args(parser.parse_args(["--extra-corpus", "bible"]))
+
+
+def test_label_smoothing_is_one_declaration_and_smooths_only_the_training_loss():
+    """A setting declared once on TrainConfig: its CLI flag, its check and its saved value follow; the loss is
+    checked against the smoothed cross-entropy written out by hand."""
+    import argparse
+
+    from explorer.commands import train as train_command
+
+    parser = argparse.ArgumentParser()
+    train_command.add_arguments(parser)
+    assert train_command.config_from_args(parser.parse_args(["--label-smoothing", "0.2"])).label_smoothing == 0.2
+    with pytest.raises(TrainConfigError, match="Label smoothing"):
+        train_command.config_from_args(parser.parse_args(["--label-smoothing", "1.5"]))
+    assert tiny_config(label_smoothing=0.2).to_dict()["label_smoothing"] == 0.2
+
+    trainer = Trainer(tiny_config(steps=1, eval_pairs=16, label_smoothing=0.2), corpus=topic_corpus())
+    batch, s = trainer.eval_batches[0], 0.2
+    with torch.no_grad():
+        _, smoothed, _, logits = trainer._losses(batch, None, smoothing=s)
+        _, plain, _, _ = trainer._losses(batch, None)
+    log_p = torch.log_softmax(logits.float(), -1)
+    true_nll = -log_p[torch.arange(len(log_p)), batch["labels"]]
+    expected = ((1 - s) * true_nll + s * -log_p.mean(-1)).mean()  # targets (1 - s/2, s/2)
+    assert torch.allclose(smoothed, expected, atol=1e-6) and torch.allclose(plain, true_nll.mean(), atol=1e-6)

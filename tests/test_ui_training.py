@@ -138,6 +138,7 @@ def test_scratch_heads_divide_any_hidden_size_and_scratch_settings_survive_switc
 
 def test_bad_setting_disables_start_with_a_message(app_env):
     at = start_app("test tiny")
+    assert at.number_input(key="train_label_smoothing").value == 0.0  # a declared setting gets its widget
     at.number_input(key="train_lr").set_value(0.0).run()
     assert any("positive" in e.value for e in at.error)
     assert at.button(key="train_start").disabled

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from explorer.cli import CommandError
+from explorer.device import DEVICE_NAMES
 from explorer.encoding import DEFAULT_MAX_LENGTH, PairInputError
 from explorer.evaluate import EvalFileError, evaluate_pairs, read_pairs
 from explorer.models import DEFAULT_SOURCE, ModelLoadError, load_model
@@ -17,7 +18,7 @@ HELP = "Evaluate a model on a CSV or JSON-lines file of pairs (columns a, b, lab
 def add_arguments(parser) -> None:
     parser.add_argument("pairs", help="CSV or JSON-lines file with a, b, label")
     parser.add_argument("--model", default=DEFAULT_SOURCE, help="bundled model, local folder or hub id")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_NAMES)
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

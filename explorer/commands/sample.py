@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from explorer.cli import CommandError
-from explorer.corpus import CORPORA, CorpusError, corpus_from_path, load_corpus, load_default_corpus
+from explorer.corpus import CORPORA, CorpusError, corpus_from_path, known_corpus_name, load_named_corpus
 from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
 from explorer.labels import LABEL_NAMES
 from explorer.sampling import MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
@@ -48,10 +48,8 @@ def _tokenizer():
 
 
 def _corpus(choice: str | None):
-    if not choice:
-        return load_default_corpus()
-    if all(part in CORPORA for part in choice.split("+")):
-        return load_corpus(choice)
+    if not choice or known_corpus_name(choice):
+        return load_named_corpus(choice or "")
     return corpus_from_path(choice)
 
 
@@ -91,7 +89,8 @@ def run(args) -> int:
             print(json.dumps(pair.to_dict(), ensure_ascii=False))
         else:
             print(
-                f"{LABEL_NAMES[pair.label]}  doc {pair.doc_a} -> doc {pair.doc_b}  ({len(pair.a_ids)}+{len(pair.b_ids)} tokens)"
+                f"{LABEL_NAMES[pair.label]}  doc {pair.doc_a} -> doc {pair.doc_b}  "
+                f"({len(pair.a_ids)}+{len(pair.b_ids)} tokens)"
             )
             print(f"  A: {pair.a}")
             print(f"  B: {pair.b}")

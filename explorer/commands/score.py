@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from explorer.cli import CommandError
+from explorer.device import DEVICE_NAMES
 from explorer.encoding import DEFAULT_MAX_LENGTH, PairInputError
 from explorer.labels import LABEL_NAMES, label_from_name
 from explorer.models import DEFAULT_SOURCE, ModelLoadError, load_model
@@ -18,7 +19,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("b", help="sentence B")
     parser.add_argument("--label", choices=["isnext", "notnext"], help="true label, to compute the loss")
     parser.add_argument("--model", default=DEFAULT_SOURCE, help="bundled model, local folder or hub id")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_NAMES)
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 

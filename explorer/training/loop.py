@@ -101,17 +101,17 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16)
 
     def _losses(
-        self, batch: Batch, mlm_labels: torch.Tensor | None
+        self, batch: Batch, mlm_labels: torch.Tensor | None, smoothing: float = 0.0
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """(total, nsp, mlm or None, NSP logits) of a batch, read off the real BERT modules."""
         inputs = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
         if not self.is_pretraining_model:
             logits = self.model(**inputs).logits
-            nsp = F.cross_entropy(logits.float(), batch["labels"])
+            nsp = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=smoothing)
             return nsp, nsp, None, logits
         out = self.model.bert(**inputs)
         logits = self.model.cls.seq_relationship(out.pooler_output)
-        nsp = F.cross_entropy(logits.float(), batch["labels"])
+        nsp = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=smoothing)
         if mlm_labels is None:
             return nsp, nsp, None, logits
         # Predict only at masked positions: the vocabulary projection at every position would dominate the cost.
@@ -167,7 +167,7 @@ class Trainer:
         """One optimizer step; its losses wait in _pending until the next flush reads them."""
         batch, mlm_labels = self._next_batch()
         with self._autocast():
-            total, nsp, mlm, _ = self._losses(batch, mlm_labels)
+            total, nsp, mlm, _ = self._losses(batch, mlm_labels, self.config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         if self.config.grad_clip:

@@ -64,20 +64,11 @@ def loss_figure(
     with_mlm = any(v is not None for v in c["mlm_loss"])
     if with_mlm:
         # Scratch pretraining: total = MLM + NSP, as BERT adds them; each part gets its own curve.
-        fig.add_scatter(
-            x=c["step"],
-            y=moving_average(c["mlm_loss"], window),
-            name="MLM (avg)",
-            mode="lines",
-            line=dict(color=MLM_COLOR, width=1.5),
-        )
-        fig.add_scatter(
-            x=c["step"],
-            y=moving_average(c["nsp_loss"], window),
-            name="NSP (avg)",
-            mode="lines",
-            line=dict(color=NSP_COLOR, width=1.5),
-        )
+        for part, color in (("MLM", MLM_COLOR), ("NSP", NSP_COLOR)):
+            values = moving_average(c[f"{part.lower()}_loss"], window)
+            fig.add_scatter(
+                x=c["step"], y=values, name=f"{part} (avg)", mode="lines", line=dict(color=color, width=1.5)
+            )
     fig.add_scatter(
         x=c["step"],
         y=c["loss"],

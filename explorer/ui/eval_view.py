@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from explorer import plots
 from explorer.encoding import PairInputError
 from explorer.evaluate import EvalFileError, evaluate_pairs, parse_pairs, read_pairs
+from explorer.examples import EVERYDAY_PAIRS
 from explorer.models import LoadedModel
 from explorer.ui.safe import escape_markdown
-
-EVERYDAY = Path(__file__).resolve().parent.parent / "data" / "everyday_pairs.csv"
 
 
 def _pairs_from_choice():
@@ -22,8 +19,10 @@ def _pairs_from_choice():
         key="eval_upload",
     )
     if upload is None:
-        pairs = read_pairs(EVERYDAY)
-        st.caption(f"No file chosen: using the {len(pairs)} everyday pairs shipped with the app ({EVERYDAY.name}).")
+        pairs = read_pairs(EVERYDAY_PAIRS)
+        st.caption(
+            f"No file chosen: using the {len(pairs)} everyday pairs shipped with the app ({EVERYDAY_PAIRS.name})."
+        )
         return pairs, "everyday pairs"
     return parse_pairs(upload.getvalue(), upload.name), upload.name
 
@@ -33,7 +32,7 @@ def render(loaded: LoadedModel, max_length: int) -> None:
     try:
         pairs, name = _pairs_from_choice()
     except EvalFileError as err:
-        st.error(escape_markdown(err))
+        st.error(escape_markdown(str(err)))
         return
     st.caption(f"Model: {escape_markdown(loaded.display_name)} · file: {escape_markdown(name)}")
     if not st.button(f"Evaluate on {len(pairs)} pairs", key="eval_run", type="primary"):

@@ -7,6 +7,7 @@ Explorer's own inputs (sentence_a, sentence_b, true_label), set by "Open in expl
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import streamlit as st
 
@@ -94,7 +95,7 @@ def _chosen_corpus() -> Corpus:
 
 
 # Where a NotNext B comes from: PairSampler options for each choice of the Sample tab.
-NEGATIVES = {
+NEGATIVES: dict[str, dict[str, Any]] = {
     "another document (BERT)": {},
     "a document on a similar subject": {"similar_negatives": 1.0},
     "A's own document, not adjacent (hard)": {"hard_negatives": True},
@@ -226,11 +227,11 @@ def _pair_panel(get_model, corpus: Corpus, max_length: int) -> None:
         (st.success if right_guess else st.warning)(
             f"Truth: {LABEL_NAMES[current['label']]} ({truth_name}). You said {LABEL_NAMES[ss['sample_guess']]}."
         )
-        cols = st.columns(4)
-        cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
-        cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
-        cols[2].metric(f"CE for {LABEL_NAMES[current['label']]}", f"{result.loss:.4f}")
-        cols[3].metric("Model says", LABEL_NAMES[result.predicted])
+        metric_cols = st.columns(4)
+        metric_cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
+        metric_cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
+        metric_cols[2].metric(f"CE for {LABEL_NAMES[current['label']]}", f"{result.loss:.4f}")
+        metric_cols[3].metric("Model says", LABEL_NAMES[result.predicted])
         if not loaded.head_trained:
             st.caption("This model's NSP head is untrained, so its probabilities stay near 50/50.")
         if current.get("note"):
@@ -333,7 +334,7 @@ def render(get_model, max_length: int) -> None:
             with st.spinner("Tokenising the documents the sampler walks (once per corpus)…"):
                 pair = _sampler(corpus, tokenizer, mode, q, negatives, seed, max_length).sample()
         except SamplingError as err:
-            st.error(escape_markdown(err))  # the message may name the corpus
+            st.error(escape_markdown(str(err)))  # the message may name the corpus
         else:
             _new_current(_current_from_pair(pair, corpus))
     _classroom_examples()

@@ -30,9 +30,11 @@ def values_from_state(cls: type, prefix: str, names: list[str]) -> dict[str, Any
 
 def _number(place: Any, meta: Setting, kind: type, optional: bool, key: str, disabled: bool) -> None:
     if kind is int:
-        low = int(meta.low) if meta.low is not None else None
-        high = int(meta.high) if meta.high is not None else None
-        place.number_input(meta.label, low, high, step=int(meta.step or 1), key=key, help=meta.help, disabled=disabled)
+        int_low = int(meta.low) if meta.low is not None else None
+        int_high = int(meta.high) if meta.high is not None else None
+        place.number_input(
+            meta.label, int_low, int_high, step=int(meta.step or 1), key=key, help=meta.help, disabled=disabled
+        )
         return
     low = float(meta.low) if meta.low is not None else None
     high = float(meta.high) if meta.high is not None else None
@@ -77,7 +79,7 @@ def settings_widgets(
     cls: type, prefix: str, names: list[str], places: list[Any], disabled: bool, disabled_names: tuple[str, ...] = ()
 ) -> None:
     """The widgets of the named settings, dealt across `places` (columns) in declaration order."""
-    metas = {name: rest for name, *rest in widget_meta(cls)}
+    metas = {name: (meta, kind, optional) for name, meta, kind, optional in widget_meta(cls)}
     for i, name in enumerate(names):
         meta, kind, optional = metas[name]
         place = places[i % len(places)]

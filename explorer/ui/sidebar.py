@@ -64,7 +64,7 @@ def _load(source: str, device: str) -> LoadedModel | None:
     try:
         return cached_model(source, device)
     except ModelLoadError as err:
-        st.error(escape_markdown(err))
+        st.error(escape_markdown(str(err)))
     except Exception as err:
         st.error(escape_markdown(f"Could not load {source!r}: {err.__class__.__name__}: {err}"))
     return None

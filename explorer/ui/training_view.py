@@ -72,9 +72,9 @@ def _settings(disabled: bool) -> TrainConfig | None:
     frozen_for_scratch = ("freeze_word_embeddings",) if what == "scratch" else ()
     settings_widgets(TrainConfig, PREFIX, MAIN, [columns[1], columns[2], columns[0]], disabled, frozen_for_scratch)
     if what == "scratch":
-        settings_widgets(TrainConfig, PREFIX, SCRATCH, st.columns(3), disabled)
+        settings_widgets(TrainConfig, PREFIX, SCRATCH, list(st.columns(3)), disabled)
     with st.expander("More settings"):
-        settings_widgets(TrainConfig, PREFIX, ADVANCED, st.columns(3), disabled)
+        settings_widgets(TrainConfig, PREFIX, ADVANCED, list(st.columns(3)), disabled)
     shown = MAIN + ADVANCED + (SCRATCH if what == "scratch" else [])
     base = PRESETS[st.session_state["train_preset"]]
     config = with_what_to_train(base, what, top_k, values_from_state(TrainConfig, PREFIX, shown))
@@ -209,7 +209,7 @@ def render(get_model, device: str) -> None:
     )
     config = _settings(disabled=running)
     start_col, stop_col, reset_col = st.columns(3)
-    if start_col.button("Start", key="train_start", type="primary", disabled=running or config is None):
+    if start_col.button("Start", key="train_start", type="primary", disabled=running or config is None) and config:
         try:
             manager.start(session_id, config)
         except (RunRefused, TrainConfigError) as err:
@@ -219,11 +219,14 @@ def render(get_model, device: str) -> None:
             st.rerun()
     if stop_col.button("Stop", key="train_stop", disabled=not running):
         manager.stop(session_id)
-    if reset_col.button(
-        "Reset",
-        key="train_reset",
-        disabled=run is None or running,
-        help="Forget this run and delete its checkpoint (download it first to keep it).",
+    if (
+        reset_col.button(
+            "Reset",
+            key="train_reset",
+            disabled=run is None or running,
+            help="Forget this run and delete its checkpoint (download it first to keep it).",
+        )
+        and run is not None
     ):
         gone = str(run.checkpoint)  # reset() deletes this folder: take it out of the sidebar's model list too
         manager.reset(session_id)

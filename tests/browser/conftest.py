@@ -1,13 +1,10 @@
 """Fixtures that run the real app and a headless Chromium page against it."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import _app_server as harness
+from harness import app_server as harness
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -67,7 +67,7 @@ def launch_app(port: int | None = None, extra_args: tuple[str, ...] = (), app_di
     port = port or free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
     # A file rather than a pipe: nobody reads the log while tests run and a full pipe blocks the app.
-    log = tempfile.NamedTemporaryFile("w", prefix="streamlit-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile("w", prefix="streamlit-", suffix=".log", delete=False)  # noqa: SIM115 (the app writes it until stop)
     streamlit = Path(sys.executable).parent / "streamlit"
     proc = subprocess.Popen(
         [str(streamlit), "run", "app.py", "--server.port", str(port), "--server.headless", "true", *extra_args],
@@ -112,8 +112,7 @@ def launch_chromium(playwright):
 # and by the time the observer sees the two records the attribute already reads "notRunning".
 # The metric's text changes are timestamped too, so latency is measured on the browser's clock
 # from the Ctrl+Enter keydown to the moment the new number is in the DOM.
-_PROBE_JS = (
-    """
+_PROBE_JS = """
 (() => {
   const probe = window.__nsp = {runs: 0, finishedAt: 0, committedAt: 0, metric: null, metricAt: 0};
   const metricText = () => {
@@ -139,9 +138,7 @@ _PROBE_JS = (
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) probe.committedAt = performance.now();
   }, true);
 })();
-"""
-    % METRIC_LABEL
-)
+""".replace("%r", repr(METRIC_LABEL))  # not a format string: the JavaScript is full of braces
 
 _IDLE_JS = """
 runs => window.__nsp && window.__nsp.runs > runs
