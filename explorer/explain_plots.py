@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.attention import SHARE_PARTS
-from explorer.plots import ROLE_COLORS, _layout
+from explorer.plots import ROLE_COLORS, style
 
 PART_COLORS = {"[CLS]": "#9ca3af", "A": ROLE_COLORS["A"], "[SEP]": "#4b5563", "B": ROLE_COLORS["B"]}
 METHOD_COLORS = {
@@ -46,7 +46,7 @@ def cls_share_grid(shares: np.ndarray) -> go.Figure:
             + "<extra></extra>",
         )
     )
-    _layout(fig, "share of [CLS]'s attention that goes to sentence B, per layer and head", height=80 + 34 * layers)
+    style(fig, "share of [CLS]'s attention that goes to sentence B, per layer and head", height=80 + 34 * layers)
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False)
     return fig
@@ -67,7 +67,7 @@ def cls_share_bars(shares: np.ndarray) -> go.Figure:
                 hovertemplate=f"%{{x}}: {part} %{{y:.3f}}<extra></extra>",
             )
         )
-    _layout(fig, "where [CLS] looks, per layer (mean over heads)", height=320)
+    style(fig, "where [CLS] looks, per layer (mean over heads)", height=320)
     fig.update_layout(barmode="stack", showlegend=True)
     fig.update_yaxes(range=[0, 1], title="share of attention")
     return fig
@@ -89,7 +89,7 @@ def head_matrix(attention: np.ndarray, tokens: list[str], layer: int, head: int)
         )
     )
     side = min(900, 160 + 16 * len(tokens))
-    _layout(fig, f"layer {layer}, head {head}: each row (a token) spreads weight 1 over the columns", height=side)
+    style(fig, f"layer {layer}, head {head}: each row (a token) spreads weight 1 over the columns", height=side)
     fig.update_yaxes(autorange="reversed", showgrid=False, tickfont=dict(size=10))
     fig.update_xaxes(showgrid=False, tickangle=-60, tickfont=dict(size=10))
     return fig
@@ -105,7 +105,7 @@ def token_bars(tokens: list[str], roles: list[str], values: np.ndarray, title: s
             hovertemplate="%{x}<br>%{y:.4f}<extra></extra>",
         )
     )
-    _layout(fig, title, height=320)
+    style(fig, title, height=320)
     fig.update_xaxes(tickangle=-60, tickfont=dict(size=10))
     fig.update_yaxes(title=axis)
     return fig
@@ -127,7 +127,7 @@ def deletion_plot(fractions: np.ndarray, curves: dict[str, np.ndarray], areas: d
                 hovertemplate=f"{name}: %{{customdata}} words deleted<br>p({answer}) = %{{y:.4f}}<extra></extra>",
             )
         )
-    _layout(fig, f"deletion curves: p({answer}) as the top-ranked words are deleted (lower area = more faithful)")
+    style(fig, f"deletion curves: p({answer}) as the top-ranked words are deleted (lower area = more faithful)")
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.25), height=380)
     fig.update_xaxes(range=[0, 1], title="fraction of the words deleted")
     fig.update_yaxes(range=[0, 1.02], title=f"p({answer})")
