@@ -90,7 +90,8 @@ def main() -> None:
         start_lesson(loaded, pairs).report("mean")
 
     for _ in range(3):  # warm-up: allocator, oneDNN kernels
-        bare(), draw()
+        bare()
+        draw()
     times: dict[str, list[float]] = {"bare": [], "draw": [], "step": []}
     for i in range(args.repeats):
         order = (("bare", bare), ("draw", draw)) if i % 2 else (("draw", draw), ("bare", bare))

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 from load_classroom import everyday_pairs, pct
 
 from harness import app_server as harness
-from harness.classroom_client import Student
+from harness.classroom_client import FORWARD_LABEL, ProtocolError, Student
 
 RESULTS = Path(__file__).resolve().parent / "results" / "rerun.json"
 TARGET_RATIO = 5.0
@@ -39,7 +39,8 @@ def unique_edits(n: int, seed: int = 7) -> list[dict[str, str]]:
     rng = random.Random(seed)
     pairs = everyday_pairs()
     sentences = [s for pair in pairs for s in pair]
-    edits, seen = [], set()
+    edits: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
     while len(edits) < n:
         a, b = rng.choice(pairs)[0], f"{rng.choice(sentences)} {rng.choice(sentences)}"
         if (a, b) not in seen:
@@ -57,6 +58,8 @@ async def measure(urls: dict[str, str], edits: list[dict[str, str]]) -> dict[str
     for texts in edits:
         for label, student in students.items():
             _, finished, seen = await student.timed_edit(texts)
+            if seen.forward_ms is None:
+                raise ProtocolError(f"the rerun ended without a {FORWARD_LABEL} value")
             samples[label].append((finished * 1000, seen.forward_ms))
     for student in students.values():
         await student.close()

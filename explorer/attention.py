@@ -12,6 +12,7 @@ import copy
 import threading
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -19,11 +20,14 @@ import torch
 from explorer.encoding import DEFAULT_MAX_LENGTH, PairEncoding, encode_pair
 from explorer.models import LoadedModel
 
+if TYPE_CHECKING:
+    from transformers import BertForNextSentencePrediction
+
 # The columns of the [CLS] share table: where each head sends [CLS]'s attention.
 SHARE_PARTS = ("[CLS]", "A", "[SEP]", "B")
 
 
-def model_twin(loaded: LoadedModel, attn_implementation: str | None = None) -> torch.nn.Module:
+def model_twin(loaded: LoadedModel, attn_implementation: str | None = None) -> BertForNextSentencePrediction:
     """A new module tree over the same parameters and buffers; its config is its own.
 
     Cheap (no tensor is copied) and private to the caller, so hooks (Captum's) or a different attention
@@ -41,7 +45,7 @@ _EAGER_TWINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _EAGER_LOCK = threading.Lock()
 
 
-def eager_twin(loaded: LoadedModel) -> torch.nn.Module:
+def eager_twin(loaded: LoadedModel) -> BertForNextSentencePrediction:
     """The eager twin of a loaded model, built once and kept while the model lives.
 
     Sharing it is safe: nothing hooks it, and a forward pass changes no state.

@@ -159,7 +159,7 @@ def _parse_csv(text: str, name: str) -> list[LabelledPair]:
     if missing:
         raise EvalFileError(f"{name} is missing the column(s) {', '.join(missing)}; the header must name a, b, label.")
     reader.fieldnames = columns
-    pairs = []
+    pairs: list[LabelledPair] = []
     while True:
         # The line after the last one read: where the next row starts (a quoted field may span several lines).
         where = f"{name} line {reader.line_num + 1}"

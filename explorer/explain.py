@@ -123,9 +123,9 @@ def faithfulness_of(loaded: LoadedModel, done: Explanation) -> DeletionCurves:
     words = pair_words(done.encoding)
     answer = IS_NEXT if done.occlusion.p_pair >= 0.5 else NOT_NEXT
     orders = {
-        "integrated gradients": evidence_order(word_scores(words, done.ig.token_scores), answer),
-        "occlusion": evidence_order(done.occlusion.word_scores, answer),
-        "attention rollout": evidence_order(word_scores(words, done.attention.rollout), answer, signed=False),
+        "integrated gradients": [evidence_order(word_scores(words, done.ig.token_scores), answer)],
+        "occlusion": [evidence_order(done.occlusion.word_scores, answer)],
+        "attention rollout": [evidence_order(word_scores(words, done.attention.rollout), answer, signed=False)],
         RANDOM: random_orders(len(words)),
     }
     return deletion_curves(loaded, done.encoding, orders, answer)

@@ -69,16 +69,14 @@ def random_orders(n_words: int, count: int = RANDOM_ORDERS, seed: int = RANDOM_S
 
 
 def deletion_curves(
-    loaded: LoadedModel, encoding: PairEncoding, orders: dict[str, list[int]], answer: int
+    loaded: LoadedModel, encoding: PairEncoding, orders: dict[str, list[list[int]]], answer: int
 ) -> DeletionCurves:
     """Score every prefix deletion of every order in one batched pass.
 
-    orders may include RANDOM as a list of orders (averaged); others are single orders.
+    orders: method -> its orders; a method's curve is the mean over them (RANDOM has several, a ranking one).
     """
     words = pair_words(encoding)
-    flat: list[tuple[str, list[int]]] = []
-    for name, order in orders.items():
-        flat += [(name, o) for o in order] if name == RANDOM else [(name, order)]
+    flat = [(name, order) for name, method_orders in orders.items() for order in method_orders]
     variants = [(encoding.input_ids, encoding.token_type_ids)]
     for _, order in flat:
         variants += [without_words(encoding, words, set(order[:k])) for k in range(1, len(words) + 1)]
@@ -91,6 +89,6 @@ def deletion_curves(
     return DeletionCurves(
         words=words,
         answer=answer,
-        orders={name: (order[0] if name == RANDOM else order) for name, order in orders.items()},
+        orders={name: method_orders[0] for name, method_orders in orders.items()},
         curves={name: np.mean(rows, axis=0) for name, rows in curves.items()},
     )

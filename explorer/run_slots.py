@@ -16,12 +16,14 @@ from typing import IO
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX
-    fcntl = None
+    HAS_FLOCK = False
+else:
+    HAS_FLOCK = True
 
 
 def take_slot(folder: Path, slots: int) -> IO | None:
     """Lock a free slot and return its open file (keep it open while the run lasts), or None if all are taken."""
-    if fcntl is None:
+    if not HAS_FLOCK:
         return open(__file__)
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(slots):

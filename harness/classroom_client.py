@@ -26,6 +26,7 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.typing import Subprotocol
 
 METRIC_LABEL = "p(IsNext)"
 FORWARD_LABEL = "forward pass"
@@ -64,7 +65,11 @@ class Student:
         ws_url = self.url.replace("http", "ws", 1).rstrip("/") + "/_stcore/stream"
         headers = {"Cookie": cookie} if cookie else None
         self._ws = await websockets.connect(
-            ws_url, subprotocols=["streamlit"], max_size=None, additional_headers=headers, open_timeout=self.timeout
+            ws_url,
+            subprotocols=[Subprotocol("streamlit")],
+            max_size=None,
+            additional_headers=headers,
+            open_timeout=self.timeout,
         )
         msg = BackMsg()
         msg.rerun_script.query_string = ""
@@ -95,6 +100,7 @@ class Student:
         seen = await self._run(msg)
         if seen.metric_at is None:
             raise ProtocolError(f"the rerun ended without a {METRIC_LABEL} value")
+        assert seen.finished_at is not None  # _run returns only after script_finished, which sets it
         return seen.metric_at - start, seen.finished_at - start, seen
 
     async def close(self) -> None:
@@ -111,7 +117,7 @@ class Student:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise ProtocolError(f"no script_finished within {self.timeout:.0f} s")
-            raw = await asyncio.wait_for(self._ws.recv(), left)
+            raw = await asyncio.wait_for(self._ws.recv(decode=False), left)  # protobuf frames: bytes
             self._read(self._resolve(raw), seen)
         if seen.finished not in FINISHED_OK or seen.errors:
             raise ProtocolError(f"run ended with status {seen.finished}: {'; '.join(seen.errors)[:300]}")

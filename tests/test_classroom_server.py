@@ -9,6 +9,7 @@ from test_training import topic_corpus
 from test_training_runs import long_config, wait_for
 
 from explorer.run_slots import release_slot, take_slot
+from explorer.training.events import StepEvent
 from explorer.training.runs import RunManager, RunRefused
 
 TAKE_ONE = """
@@ -45,7 +46,7 @@ def test_two_servers_share_the_cap(tmp_path):
     corpus = topic_corpus()
     run = one.start("alice", long_config(), corpus=corpus)
     try:
-        assert wait_for(lambda: any(e["kind"] == "step" for e in run.events()))
+        assert wait_for(lambda: any(isinstance(e, StepEvent) for e in run.events()))
         with pytest.raises(RunRefused, match="limit at once"):
             two.start("bob", long_config(), corpus=corpus)
     finally:

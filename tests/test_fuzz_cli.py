@@ -72,6 +72,7 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
         try:
             code = cli.main(argv)
         except SystemExit as stop:  # argparse: --help (0) or a usage error (2)
+            assert isinstance(stop.code, int), stop.code
             code = stop.code
         out.flush()
         err.flush()

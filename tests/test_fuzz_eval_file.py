@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Literal
 
 from fuzz_settings import budget
 from hypothesis import example, given
@@ -16,6 +17,8 @@ from hypothesis import strategies as st
 
 from explorer.encoding import MAX_SENTENCE_CHARS
 from explorer.evaluate import EvalFileError, LabelledPair, parse_pairs
+
+CsvQuoting = Literal[0, 1, 2, 3]  # csv.QUOTE_MINIMAL, QUOTE_ALL, QUOTE_NONNUMERIC, QUOTE_NONE
 
 # What a sentence cell of a well-formed file holds: any character but NUL (binary) and lone surrogates (not
 # UTF-8), some text after strip().
@@ -46,7 +49,7 @@ def parsed_or_refused(data: bytes, name: str = "pairs.csv") -> list[LabelledPair
     return pairs
 
 
-def csv_bytes(rows: list[list[str]], header: list[str], quoting: int, newline: str) -> bytes:
+def csv_bytes(rows: list[list[str]], header: list[str], quoting: CsvQuoting, newline: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=quoting, lineterminator=newline)
     writer.writerow(header)

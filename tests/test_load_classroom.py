@@ -23,7 +23,7 @@ def app():
     server.stop()
 
 
-async def _student(url: str, seed: int) -> list[tuple[dict[str, str], str]]:
+async def _student(url: str, seed: int) -> list[tuple[dict[str, str], str | None]]:
     import random
 
     rng, pairs = random.Random(seed), everyday_pairs()

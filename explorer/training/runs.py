@@ -21,6 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from explorer.models import checkpoints_dir
 from explorer.run_slots import release_slot, take_slot
@@ -73,7 +74,7 @@ class TrainingRun:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
     forgotten: bool = False  # reset or dropped by the manager: its checkpoint must not outlive it
-    slot: object = field(default=None, repr=False)  # the machine-wide run slot it holds (explorer.run_slots)
+    slot: IO | None = field(default=None, repr=False)  # the machine-wide run slot it holds (explorer.run_slots)
 
     @property
     def active(self) -> bool:

@@ -72,6 +72,7 @@ def render(loaded: LoadedModel, a: str, b: str, max_length: int) -> None:
 
 def _attention(done: Explanation) -> None:
     result = done.attention
+    assert result is not None  # explain() fills the part for the method asked
     enc = result.encoding
     st.markdown(
         "Attention weights are **not an explanation by themselves** (Jain & Wallace 2019; Wiegreffe & Pinter "
@@ -101,6 +102,7 @@ def _attention(done: Explanation) -> None:
 
 def _integrated_gradients(done: Explanation) -> None:
     ig = done.ig
+    assert ig is not None
     words = pair_words(done.encoding)
     st.markdown(
         "**Integrated gradients** of log p(IsNext) on the word embeddings. Baseline: every token of A and B "
@@ -130,6 +132,7 @@ def _integrated_gradients(done: Explanation) -> None:
 
 def _occlusion(done: Explanation) -> None:
     occ = done.occlusion
+    assert occ is not None
     st.markdown(
         f"**Occlusion**: each word (all its WordPiece pieces) deleted in turn and the pair scored again, all "
         f"{len(occ.words)} variants in one batch. Colour = p(IsNext) with the word − p(IsNext) without it "
@@ -140,6 +143,7 @@ def _occlusion(done: Explanation) -> None:
 
 def _deletion(done: Explanation) -> None:
     curves = done.deletion
+    assert curves is not None
     answer = curves.answer_name
     st.markdown(
         f"**How faithful is each explanation?** Delete the words each method ranks as the strongest evidence for "
@@ -147,10 +151,11 @@ def _deletion(done: Explanation) -> None:
         f"p({answer}) falls fast: a smaller area under the curve means a more faithful explanation for this "
         "pair. The random line is the mean of several random orders."
     )
-    st.plotly_chart(explain_plots.deletion_plot(curves.fractions, curves.curves, curves.areas, answer), width="stretch")
-    best = min((n for n in curves.areas if n != "random"), key=curves.areas.get)
+    areas = curves.areas
+    st.plotly_chart(explain_plots.deletion_plot(curves.fractions, curves.curves, areas, answer), width="stretch")
+    best = min((n for n in areas if n != "random"), key=areas.__getitem__)
     st.caption(
         "Area under each curve: "
-        + " · ".join(f"{name} {area:.3f}" for name, area in curves.areas.items())
+        + " · ".join(f"{name} {area:.3f}" for name, area in areas.items())
         + f". Most faithful here: {best}."
     )

@@ -28,10 +28,7 @@ def _model_key(loaded: LoadedModel) -> tuple[str, str, int]:
 # The pair's numbers, cached per (model, pair, settings): a label change, an expander opened or another
 # tab's widget reruns the Explorer without a new forward pass, and every student who opens the page
 # shares the default pair's. Bounded, and each caller gets its own copy (st.cache_data unpickles).
-PAIR_CACHE = dict(max_entries=256, ttl=3600, show_spinner=False)
-
-
-@st.cache_data(**PAIR_CACHE)
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
 def _score(_loaded: LoadedModel, model_key: tuple, a: str, b: str, label: int, max_length: int) -> NspResult:
     return score_pair(_loaded, a, b, label=label, max_length=max_length)
 
