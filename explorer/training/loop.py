@@ -88,9 +88,10 @@ class Trainer:
         self.record_pairs = record_pairs
         self.log: list[Event] = []
         self.step = 0
+        # Under torchrun on CUDA this also makes "cuda" mean this rank's GPU, before the model is loaded there.
+        rank_device = training_device(self.world, config.device) if self.world.distributed else None
         self.model, self.tokenizer, self.device = _load(config)
-        if self.world.distributed:
-            self.device = training_device(self.world, config.device)
+        self.device = rank_device or self.device
         set_dropout(self.model, config.dropout)
         self.groups = trainable_groups(self.model, config)
         self.use_bf16 = use_bf16(config, self.device)
