@@ -18,7 +18,8 @@ from transformers import BertForPreTraining
 
 from explorer.batch import BatchInputError, EncodedBatch
 from explorer.models import LoadedModel
-from explorer.training.data import IGNORE, mask_for_mlm
+from explorer.training.data import mask_for_mlm
+from explorer.training.model import IGNORE
 
 MLM_HEAD_KEY = "cls.predictions.transform.dense.weight"
 NO_MLM_HEAD = (

@@ -1,7 +1,8 @@
 """Build the shipped NSP model (explorer/data/minilm_nsp) from the bundled MiniLM encoder, by measurement.
 
-    .venv/bin/python scripts/build_nsp_model.py --device cuda   # training and evaluation on the GPU
-    .venv/bin/python scripts/build_nsp_model.py --device cpu    # the same recipe on the CPU (many hours)
+    .venv/bin/python scripts/build_nsp_model.py --device cuda      # training and evaluation on the GPU
+    .venv/bin/python scripts/build_nsp_model.py --device cuda --nproc-per-node 4   # every run under torchrun, 4 GPUs
+    .venv/bin/python scripts/build_nsp_model.py --device cpu       # the same recipe; many hours on 2 CPU cores
 
 --device auto uses a GPU when there is one, for training and evaluation alike. Every step uses the
 project's own code (`python -m explorer train`, explorer.calibration, explorer.delta):
@@ -164,8 +165,12 @@ def labels_of(pairs) -> np.ndarray:
 def train(name: str, extra: list[str], args, work: Path, start: str | None = None) -> Path:
     """One `python -m explorer train` run into work/name; with --reuse, a finished run of the same name is kept."""
     out = work / name
+    # Under torchrun each training run uses --nproc-per-node processes (GPUs); the global batch stays the same.
+    launcher = [sys.executable]
+    if args.nproc_per_node > 1:
+        launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc_per_node}"]
     cmd = [
-        sys.executable,
+        *launcher,
         "-m",
         "explorer",
         "train",
@@ -339,6 +344,13 @@ def parse_args() -> argparse.Namespace:
         help="step 4c: a second step-4b run with this --refine2-similar, averaged with the first (0: off)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--nproc-per-node",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train with torchrun on N processes of this machine (one per GPU); batch sizes stay global",
+    )
     parser.add_argument("--pairs", type=int, default=4000, help="test pairs per set (validation: half)")
     parser.add_argument("--eval-pairs", default="512", help="held-out pairs of each training run's own curve")
     parser.add_argument("--no-sweep", metavar="RECIPE", help="skip the sweep and use this candidate")

@@ -4,7 +4,8 @@ A run is: settings (`config.TrainConfig`) -> a corpus split by document into tra
 (`data`) -> a model whose chosen parts are trainable (`model`) -> steps of [CLS] A [SEP] B [SEP]
 batches with cross_entropy on the NSP logits, plus MLM for a tiny BERT from scratch (`loop`) ->
 typed events (`events`) the caller draws or prints -> a CSV log and summary (`log`) and a checkpoint
-(`checkpoints`). Beside them: `runs` (the app's background runs) and `plots` (the curves). None of it
+(`checkpoints`); under torchrun, `distributed` splits each batch among the processes.
+Beside them: `runs` (the app's background runs) and `plots` (the curves). None of it
 knows Streamlit.
 """
 

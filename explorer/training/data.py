@@ -11,9 +11,9 @@ from explorer.encoding import pair_layout
 from explorer.nsp import pad_batch
 from explorer.sampling import PairSampler
 from explorer.training.config import TrainConfig, TrainConfigError
+from explorer.training.model import IGNORE
 
 MLM_MASK_SHARE = 0.15  # BERT masks 15% of tokens: 80% [MASK], 10% random token, 10% unchanged
-IGNORE = -100  # label value cross_entropy skips (HF convention)
 
 
 def load_training_corpus(name: str) -> Corpus:

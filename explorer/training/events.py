@@ -28,6 +28,9 @@ class StartEvent(Event):
     heldout_documents: int
     eval_pairs: int
     chance_loss: float  # best loss of a constant guess: H(NotNext share), ln 2 at 50/50
+    world_size: int = 1  # training processes (torchrun); 1 without it
+    batch_per_rank: int = 0  # pairs each process trains per step
+    global_batch: int = 0  # pairs per optimizer step over all processes: batch_per_rank x world_size
     kind: ClassVar[str] = "start"
 
 

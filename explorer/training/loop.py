@@ -1,31 +1,37 @@
-"""The one NSP training loop, used by the app (in a background thread) and by `python -m explorer train`.
+"""The one NSP training loop, used by the app (in a worker process) and by `python -m explorer train`.
 
 trainer = Trainer(config)                  # loads model + corpus, builds the fixed held-out set
 for event in trainer.run(stop_event):      # StartEvent, StepEvent..., EvalEvent..., EndEvent
     ...
 save_checkpoint(trainer.model, trainer.tokenizer, out_dir, config, trainer.log)
+
+Under torchrun, `Trainer(config, world=world)` trains this rank's share of each batch under
+DistributedDataParallel (see explorer.training.distributed); rank 0 alone evaluates.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 import torch
-import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from transformers import BertForPreTraining
 
 from explorer.corpus import Corpus
 from explorer.labels import binary_entropy
 from explorer.models import load_model
+from explorer.sampling import Pair
 from explorer.training import data
 from explorer.training.config import TrainConfig, TrainConfigError
-from explorer.training.data import IGNORE, make_sampler, mask_for_mlm, pairs_to_batch
+from explorer.training.data import make_sampler, mask_for_mlm, pairs_to_batch
+from explorer.training.distributed import World, training_device
 from explorer.training.events import EndEvent, EvalEvent, Event, StartEvent, StepEvent
 from explorer.training.model import (
+    PairLosses,
     build_scratch_model,
     set_dropout,
     trainable_groups,
@@ -35,6 +41,14 @@ from explorer.training.model import (
 
 HELDOUT_SEED_OFFSET = 1_000_003  # the held-out sampler's seed, far from the training sampler's
 Batch = dict[str, torch.Tensor]
+# (step, the position of the first pair in the step's global batch, this rank's pairs): the pairs log's input
+PairsRecorder = Callable[[int, int, list[Pair]], None]
+
+
+class StopFlag(Protocol):
+    """What run() polls for a stop request: a threading.Event, or a multiprocessing one from another process."""
+
+    def is_set(self) -> bool: ...
 
 
 def _load(config: TrainConfig) -> tuple[Any, Any, torch.device]:
@@ -61,18 +75,43 @@ def failure_message(err: Exception, step: int) -> str:
 class Trainer:
     """Sets up one run (model, corpus split, fixed held-out set); `run()` then yields its events."""
 
-    def __init__(self, config: TrainConfig, corpus: Corpus | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        corpus: Corpus | None = None,
+        world: World | None = None,
+        record_pairs: PairsRecorder | None = None,
+    ):
         self.config = config.validate()
+        self.world = world or World()
+        self.batch_share = self.world.share(config.batch_size)  # refuses a batch the ranks cannot split evenly
+        self.record_pairs = record_pairs
         self.log: list[Event] = []
         self.step = 0
+        # Under torchrun on CUDA this also makes "cuda" mean this rank's GPU, before the model is loaded there.
+        rank_device = training_device(self.world, config.device) if self.world.distributed else None
         self.model, self.tokenizer, self.device = _load(config)
+        self.device = rank_device or self.device
         set_dropout(self.model, config.dropout)
         self.groups = trainable_groups(self.model, config)
         self.use_bf16 = use_bf16(config, self.device)
+        self.losses = PairLosses(self.model)
+        self.forward = self._distributed(self.losses) if self.world.distributed else self.losses
         self._prepare_data(corpus if corpus is not None else data.load_training_corpus(config.corpus))
-        self.mlm_generator = torch.Generator().manual_seed(config.seed)
+        self.mlm_generator = torch.Generator().manual_seed(config.seed + self.world.rank)
         self._pending: list[tuple[int, float, torch.Tensor]] = []  # (step, lr, stacked losses) not yet read
         self._start = self._eval_seconds = 0.0
+
+    def _distributed(self, losses: PairLosses) -> DistributedDataParallel:
+        """DDP around the loss module: gradients averaged over the ranks in backward()."""
+        on_gpu = self.device.type == "cuda"
+        return DistributedDataParallel(
+            losses,
+            device_ids=[self.device.index] if on_gpu else None,
+            # A scratch BERT's MLM head takes no part in an NSP-only step; DDP must not wait for its gradients.
+            find_unused_parameters=isinstance(self.model, BertForPreTraining),
+            broadcast_buffers=False,  # BERT's buffers (position ids) never change, and rank 0 evaluates alone
+        )
 
     def _prepare_data(self, corpus: Corpus) -> None:
         config = self.config
@@ -86,7 +125,8 @@ class Trainer:
             table = getattr(sampler, "table", None)
             if table is not None:
                 table.ensure_all()
-        self.heldout_pairs = heldout_sampler.sample_many(config.eval_pairs)
+        # Only rank 0 evaluates, so only it needs the held-out pairs.
+        self.heldout_pairs = heldout_sampler.sample_many(config.eval_pairs) if self.world.is_main else []
         pairs, size = self.heldout_pairs, config.eval_batch_size
         self.eval_batches = [
             {k: v.to(self.device) for k, v in pairs_to_batch(pairs[i : i + size], self.tokenizer).items()}
@@ -103,22 +143,8 @@ class Trainer:
     def _losses(
         self, batch: Batch, mlm_labels: torch.Tensor | None, smoothing: float = 0.0
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """(total, nsp, mlm or None, NSP logits) of a batch, read off the real BERT modules."""
-        inputs = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
-        if not self.is_pretraining_model:
-            logits = self.model(**inputs).logits
-            nsp = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=smoothing)
-            return nsp, nsp, None, logits
-        out = self.model.bert(**inputs)
-        logits = self.model.cls.seq_relationship(out.pooler_output)
-        nsp = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=smoothing)
-        if mlm_labels is None:
-            return nsp, nsp, None, logits
-        # Predict only at masked positions: the vocabulary projection at every position would dominate the cost.
-        chosen = mlm_labels != IGNORE
-        token_logits = self.model.cls.predictions(out.last_hidden_state[chosen])
-        mlm = F.cross_entropy(token_logits.float(), mlm_labels[chosen]) if chosen.any() else nsp * 0.0
-        return nsp + mlm, nsp, mlm, logits
+        """(total, nsp, mlm or None, NSP logits) of a batch, outside DDP's gradient sync."""
+        return self.losses(batch, mlm_labels, smoothing)
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
@@ -129,7 +155,7 @@ class Trainer:
         count = 0
         with self._autocast():
             for batch in self.eval_batches:
-                _, nsp, _, logits = self._losses(batch, None)
+                _, nsp, _, logits = self.losses(batch, None)  # not through DDP: rank 0 evaluates alone
                 n = batch["labels"].numel()
                 loss_sum += nsp.float() * n
                 correct += (logits.argmax(-1) == batch["labels"]).sum()
@@ -138,7 +164,11 @@ class Trainer:
         return float(loss_sum) / count, float(correct) / count
 
     def _next_batch(self) -> tuple[Batch, torch.Tensor | None]:
-        batch = pairs_to_batch(self.sampler.sample_many(self.config.batch_size), self.tokenizer)
+        # Every rank draws the whole global batch from the same seeded stream and keeps its own slice.
+        pairs = self.sampler.sample_many(self.config.batch_size)[self.batch_share]
+        if self.record_pairs is not None:
+            self.record_pairs(self.step + 1, self.batch_share.start, pairs)
+        batch = pairs_to_batch(pairs, self.tokenizer)
         mlm_labels = None
         if self.config.mlm_too:
             batch["input_ids"], mlm_labels = mask_for_mlm(batch, self.tokenizer, self.mlm_generator)
@@ -161,13 +191,16 @@ class Trainer:
             heldout_documents=len(self.heldout_corpus.documents),
             eval_pairs=sum(b["labels"].numel() for b in self.eval_batches),
             chance_loss=binary_entropy(self.config.not_next_share),  # ln 2 for a 50/50 prior
+            world_size=self.world.size,
+            batch_per_rank=self.batch_share.stop - self.batch_share.start,
+            global_batch=self.config.batch_size,
         )
 
     def _train_step(self, optimizer: torch.optim.Optimizer, schedule: Any) -> None:
         """One optimizer step; its losses wait in _pending until the next flush reads them."""
         batch, mlm_labels = self._next_batch()
         with self._autocast():
-            total, nsp, mlm, _ = self._losses(batch, mlm_labels, self.config.label_smoothing)
+            total, nsp, mlm, _ = self.forward(batch, mlm_labels, self.config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         if self.config.grad_clip:
@@ -184,7 +217,9 @@ class Trainer:
         """StepEvents for the pending steps, their losses read in one transfer (a GPU waits at each read)."""
         if not self._pending:
             return
-        values = torch.stack([losses for _, _, losses in self._pending]).float().cpu().tolist()
+        # Each rank's loss is the mean over its equal share, so their mean is the global batch's loss.
+        stacked = self.world.mean(torch.stack([losses for _, _, losses in self._pending]).float())
+        values = stacked.cpu().tolist()
         now = time.perf_counter() - self._start
         rate = self.step / max(1e-9, now - self._eval_seconds)
         with_mlm = self.config.mlm_too
@@ -199,21 +234,25 @@ class Trainer:
         self._eval_seconds += time.perf_counter() - t0
         return self._emit(EvalEvent(self.step, loss, accuracy, time.perf_counter() - self._start))
 
-    def _stop_reason(self, stop_event: threading.Event) -> tuple[str, str] | None:
-        if stop_event.is_set():
-            return "stopped", f"Stopped at step {self.step}."
+    def _stop_reason(self, stop_event: StopFlag) -> tuple[str, str] | None:
         limit = self.config.max_seconds
-        if limit is not None and time.perf_counter() - self._start >= limit:
+        timed_out = limit is not None and time.perf_counter() - self._start >= limit
+        # One rank's Ctrl-C or clock stops them all at this same step (a lone rank would leave the others waiting).
+        stopped, timed_out = self.world.any([stop_event.is_set(), timed_out], self.device)
+        if stopped:
+            return "stopped", f"Stopped at step {self.step}."
+        if timed_out:
             return "finished", f"Time limit of {limit:g} s reached at step {self.step}."
         return None
 
-    def _steps(self, stop_event: threading.Event) -> Generator[Event, None, tuple[str, str]]:
+    def _steps(self, stop_event: StopFlag) -> Generator[Event, None, tuple[str, str]]:
         """The training steps with their evaluations; returns (status, message)."""
         config = self.config
         optimizer = torch.optim.AdamW(self.groups, lr=config.lr)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_then_linear_decay(config.steps, config.warmup))
         flush_every = 1 if self.device.type == "cpu" else 10
-        yield self._eval_event()  # step 0: where the curve starts (near ln 2 for an untrained head)
+        if self.world.is_main:
+            yield self._eval_event()  # step 0: where the curve starts (near ln 2 for an untrained head)
         self._eval_seconds = 0.0  # the starting evaluation is not part of the training time
         self._start = time.perf_counter()
         while self.step < config.steps:
@@ -225,20 +264,21 @@ class Trainer:
                 yield from self._flush()
             if self.step % config.eval_every == 0 and self.step < config.steps:
                 yield from self._flush()
-                yield self._eval_event()
+                if self.world.is_main:
+                    yield self._eval_event()
         return "finished", ""
 
     def _last_look(self) -> Iterator[Event]:
         """The pending steps, and a held-out evaluation at the last step unless one was just made."""
         yield from self._flush()
         last = self.log[-1] if self.log else None
-        if self.step > 0 and not (isinstance(last, EvalEvent) and last.step == self.step):
+        if self.world.is_main and self.step > 0 and not (isinstance(last, EvalEvent) and last.step == self.step):
             yield self._eval_event()
 
-    def run(self, stop_event: threading.Event | None = None) -> Iterator[Event]:
+    def run(self, stop_event: StopFlag | None = None) -> Iterator[Event]:
         """Train, yielding events; a stop request or an error ends the run with an EndEvent, keeping the log."""
         stop_event = stop_event or threading.Event()
-        torch.manual_seed(self.config.seed)  # dropout masks: same seed, same curve
+        torch.manual_seed(self.config.seed + self.world.rank)  # dropout masks: same seed, same curve
         self.model.train()
         yield self._emit(self._start_event())
         self._start, self._eval_seconds = time.perf_counter(), 0.0

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from transformers import BertConfig, BertForPreTraining
 
 from explorer.training.config import MAX_POSITIONS, TrainConfig, TrainConfigError
+
+IGNORE = -100  # label value cross_entropy skips (HF convention)
 
 
 def build_scratch_model(config: TrainConfig, vocab_size: int) -> BertForPreTraining:
@@ -25,6 +28,37 @@ def build_scratch_model(config: TrainConfig, vocab_size: int) -> BertForPreTrain
         type_vocab_size=2,
     )
     return BertForPreTraining(bert_config)
+
+
+class PairLosses(torch.nn.Module):
+    """(total, nsp, mlm or None, NSP logits) of a batch, read off the real BERT modules.
+
+    One module, so that DistributedDataParallel can wrap the whole forward pass (it syncs gradients only
+    for what runs through its own forward).
+    """
+
+    def __init__(self, model: Any):
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, batch: dict[str, torch.Tensor], mlm_labels: torch.Tensor | None, smoothing: float = 0.0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        inputs = {k: batch[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+        if not isinstance(self.model, BertForPreTraining):
+            logits = self.model(**inputs).logits
+            nsp = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=smoothing)
+            return nsp, nsp, None, logits
+        out = self.model.bert(**inputs)
+        logits = self.model.cls.seq_relationship(out.pooler_output)
+        nsp = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=smoothing)
+        if mlm_labels is None:
+            return nsp, nsp, None, logits
+        # Predict only at masked positions: the vocabulary projection at every position would dominate the cost.
+        chosen = mlm_labels != IGNORE
+        token_logits = self.model.cls.predictions(out.last_hidden_state[chosen])
+        mlm = F.cross_entropy(token_logits.float(), mlm_labels[chosen]) if chosen.any() else nsp * 0.0
+        return nsp + mlm, nsp, mlm, logits
 
 
 def set_dropout(model: torch.nn.Module, p: float | None) -> None:
