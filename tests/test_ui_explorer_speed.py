@@ -15,9 +15,13 @@ def _as_json(data: dict) -> dict:
     return json.loads(json.dumps(data))  # tuples -> lists, as in the stored reference
 
 
-def test_page_content_is_what_it_was_before_the_speed_work(reference):
+def test_page_content_is_what_it_was_before_the_speed_work(reference, monkeypatch):
     """Metrics, formulas, text, the token table and the data of all nine figures, for a fixed pair,
     against the snapshot taken from the code before the speed work (tests/data/)."""
+    from explorer.ui import explain_view
+
+    # Section 4 was added after the reference was taken; its own page tests are in test_ui_explain.py.
+    monkeypatch.setattr(explain_view, "render", lambda *args, **kwargs: None)
     at = explorer_snapshot.run_fixed_pair(open_sections=True)
     now = _as_json(explorer_snapshot.snapshot(at))
     for part, expected in reference.items():
