@@ -204,7 +204,7 @@ def test_sample_arguments(places, data):
 @budget(25)
 @given(data=st.data())
 def test_train_arguments(places, data, monkeypatch):
-    def stand_in(config, corpus=None):
+    def stand_in(config, corpus=None, **_: object):  # e.g. world=, for torchrun
         assert config.problems() == []
         training.load_training_corpus(config.corpus)  # the corpus-name check the real Trainer makes first
         raise Accepted
