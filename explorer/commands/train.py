@@ -25,6 +25,7 @@ from explorer.training import (
     EndEvent,
     EvalEvent,
     Event,
+    PlanEvent,
     StartEvent,
     StepEvent,
     TrainConfig,
@@ -73,6 +74,11 @@ def _print_human(event: Event) -> None:
                 f"{event.world_size} processes (torchrun), {event.batch_per_rank} pairs each per step: "
                 f"global batch {event.batch_per_rank} x {event.world_size} = {event.global_batch}"
             )
+    elif isinstance(event, PlanEvent):
+        print(
+            f"fitted to the time limit: {event.steps_per_s:.2f} steps/s measured, {event.seconds_per_eval:.1f} s "
+            f"per evaluation -> {event.steps} steps, evaluating every {event.eval_every}"
+        )
     elif isinstance(event, StepEvent) and (event.step % 10 == 0 or event.step == 1):
         print(
             f"step {event.step:5d}  loss {event.loss:.4f}  lr {event.lr:.2e}  {event.elapsed:6.1f} s  "

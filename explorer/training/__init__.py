@@ -28,7 +28,7 @@ from explorer.training.data import (
     split_corpus,
     with_extra_documents,
 )
-from explorer.training.events import EndEvent, EvalEvent, Event, StartEvent, StepEvent, event_from_dict
+from explorer.training.events import EndEvent, EvalEvent, Event, PlanEvent, StartEvent, StepEvent, event_from_dict
 from explorer.training.log import chance_text, log_csv_text, moving_average, summarize_log, write_log_csv
 from explorer.training.loop import Trainer
 from explorer.training.model import (
@@ -46,6 +46,7 @@ __all__ = [
     "EndEvent",
     "EvalEvent",
     "Event",
+    "PlanEvent",
     "StartEvent",
     "StepEvent",
     "TrainConfig",

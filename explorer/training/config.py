@@ -128,6 +128,10 @@ class TrainConfig:
     max_seconds: float | None = setting(
         None, "Time limit (s)", low=0, low_open=True, help="stop (as finished) after this much training time"
     )
+    fit_to_time: bool = setting(
+        False, "Fit to the time limit",
+        help="time the first steps, then lay the schedule and evaluations over the steps the time limit allows",
+    )  # fmt: skip
     hard_negatives: bool | float = setting(
         False, "Hard negatives", low=0, high=1, group="advanced",
         help="share of NotNext B taken from A's own document, not adjacent (True = all)",
@@ -227,6 +231,8 @@ def _rule_problems(config: TrainConfig) -> list[str]:
             out.append("A model from scratch must learn its word embeddings: do not freeze them.")
     elif config.mlm_too:
         out.append("MLM + NSP training is only offered for a tiny BERT from scratch (train: scratch).")
+    if config.fit_to_time and config.max_seconds is None:
+        out.append("Fitting the run to the time limit needs a time limit (max_seconds).")
     if config.extra_corpus and not known_corpus_name(config.extra_corpus):
         out.append(f"Extra training corpus {config.extra_corpus!r} is not a known corpus name (e.g. kjv, or sotu+kjv).")
     return out
@@ -250,12 +256,20 @@ QUICK_DEMO = TrainConfig(
     eval_every=100,
     eval_pairs=512,
     max_seconds=60.0,
+    fit_to_time=True,
 )
 PRESETS: dict[str, TrainConfig] = {
     "quick demo": QUICK_DEMO,
     # BERT's chunks give B more context to judge by; ten minutes of the same recipe.
     "longer run": replace(
-        QUICK_DEMO, steps=1500, lr=1e-4, max_length=64, mode="bert", eval_every=150, max_seconds=600.0
+        QUICK_DEMO,
+        steps=1500,
+        lr=1e-4,
+        max_length=64,
+        mode="bert",
+        eval_every=150,
+        max_seconds=600.0,
+        fit_to_time=False,
     ),
     "tiny from scratch": TrainConfig(
         steps=300,

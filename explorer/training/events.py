@@ -47,6 +47,17 @@ class StepEvent(Event):
 
 
 @dataclass
+class PlanEvent(Event):
+    """A run fitted to its time limit (TrainConfig.fit_to_time) says how many steps its measured speed allows."""
+
+    steps: int  # the run's total steps from now on (the schedule decays to zero there)
+    eval_every: int
+    steps_per_s: float  # measured over the probe steps
+    seconds_per_eval: float  # the first held-out evaluation, timed
+    kind: ClassVar[str] = "plan"
+
+
+@dataclass
 class EvalEvent(Event):
     step: int
     heldout_loss: float
@@ -66,7 +77,7 @@ class EndEvent(Event):
 
 E = TypeVar("E", bound="Event")
 
-EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (StartEvent, StepEvent, EvalEvent, EndEvent)}
+EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (StartEvent, PlanEvent, StepEvent, EvalEvent, EndEvent)}
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
@@ -87,3 +98,12 @@ def first_of(events: list[Event], cls: type[E]) -> E | None:
 
 def last_of(events: list[Event], cls: type[E]) -> E | None:
     return next((e for e in reversed(events) if isinstance(e, cls)), None)
+
+
+def planned_steps(events: list[Event]) -> int | None:
+    """The run's total steps: its time plan's when it was fitted to its time limit, else its start's."""
+    plan = last_of(events, PlanEvent)
+    if plan is not None:
+        return plan.steps
+    start = first_of(events, StartEvent)
+    return start.total_steps if start is not None else None

@@ -29,7 +29,7 @@ from explorer.training import data
 from explorer.training.config import TrainConfig, TrainConfigError
 from explorer.training.data import make_sampler, mask_for_mlm, pairs_to_batch
 from explorer.training.distributed import World, training_device
-from explorer.training.events import EndEvent, EvalEvent, Event, StartEvent, StepEvent
+from explorer.training.events import EndEvent, EvalEvent, Event, PlanEvent, StartEvent, StepEvent
 from explorer.training.model import (
     PairLosses,
     build_scratch_model,
@@ -38,6 +38,7 @@ from explorer.training.model import (
     use_bf16,
     warmup_then_linear_decay,
 )
+from explorer.training.time_fit import PROBE_STEPS, plan_for_time
 
 HELDOUT_SEED_OFFSET = 1_000_003  # the held-out sampler's seed, far from the training sampler's
 Batch = dict[str, torch.Tensor]
@@ -100,7 +101,12 @@ class Trainer:
         self._prepare_data(corpus if corpus is not None else data.load_training_corpus(config.corpus))
         self.mlm_generator = torch.Generator().manual_seed(config.seed + self.world.rank)
         self._pending: list[tuple[int, float, torch.Tensor]] = []  # (step, lr, stacked losses) not yet read
+        self.clock: Callable[[], float] = time.perf_counter  # seconds; tests give the time plan a fake clock
         self._start = self._eval_seconds = 0.0
+        # The run's length and evaluation points: the config's, or a plan fitted to the time limit.
+        self.total_steps, self.eval_every = config.steps, config.eval_every
+        self._first_eval_seconds = 0.0
+        self._probe_start: float | None = None
 
     def _distributed(self, losses: PairLosses) -> DistributedDataParallel:
         """DDP around the loss module: gradients averaged over the ranks in backward()."""
@@ -220,7 +226,7 @@ class Trainer:
         # Each rank's loss is the mean over its equal share, so their mean is the global batch's loss.
         stacked = self.world.mean(torch.stack([losses for _, _, losses in self._pending]).float())
         values = stacked.cpu().tolist()
-        now = time.perf_counter() - self._start
+        now = self.clock() - self._start
         rate = self.step / max(1e-9, now - self._eval_seconds)
         with_mlm = self.config.mlm_too
         for (step, lr, _), (total, nsp, mlm) in zip(self._pending, values):
@@ -229,14 +235,14 @@ class Trainer:
         self._pending.clear()
 
     def _eval_event(self) -> Event:
-        t0 = time.perf_counter()
+        t0 = self.clock()
         loss, accuracy = self.evaluate()
-        self._eval_seconds += time.perf_counter() - t0
-        return self._emit(EvalEvent(self.step, loss, accuracy, time.perf_counter() - self._start))
+        self._eval_seconds += self.clock() - t0
+        return self._emit(EvalEvent(self.step, loss, accuracy, self.clock() - self._start))
 
     def _stop_reason(self, stop_event: StopFlag) -> tuple[str, str] | None:
         limit = self.config.max_seconds
-        timed_out = limit is not None and time.perf_counter() - self._start >= limit
+        timed_out = limit is not None and self.clock() - self._start >= limit
         # One rank's Ctrl-C or clock stops them all at this same step (a lone rank would leave the others waiting).
         stopped, timed_out = self.world.any([stop_event.is_set(), timed_out], self.device)
         if stopped:
@@ -245,24 +251,57 @@ class Trainer:
             return "finished", f"Time limit of {limit:g} s reached at step {self.step}."
         return None
 
+    def _schedule(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LambdaLR:
+        """Warmup then linear decay over the run's steps, read at each step (a time plan can change them)."""
+        warmup = self.config.warmup
+
+        def factor(step: int) -> float:
+            return warmup_then_linear_decay(self.total_steps, warmup)(step)
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+    def _fit_to_time(self) -> Iterator[Event]:
+        """After one untimed step and PROBE_STEPS timed ones, plan the rest of the run (TrainConfig.fit_to_time)."""
+        config = self.config
+        if not config.fit_to_time or config.max_seconds is None or self.step > PROBE_STEPS + 1:
+            return
+        if self.step == 1:
+            self._probe_start = self.clock()
+            return
+        if self.step < PROBE_STEPS + 1 or self._probe_start is None:
+            return
+        now = self.clock()
+        # Every rank must plan the same run: average the speeds; only rank 0 timed an evaluation.
+        measured = torch.tensor(
+            [(now - self._probe_start) / PROBE_STEPS, self._first_eval_seconds * self.world.size], dtype=torch.float64
+        )
+        seconds_per_step, seconds_per_eval = self.world.mean(measured.to(self.device)).cpu().tolist()
+        plan = plan_for_time(
+            config.max_seconds, config.steps, self.step, now - self._start, seconds_per_step, seconds_per_eval
+        )
+        self.total_steps, self.eval_every = plan.steps, plan.eval_every
+        yield self._emit(PlanEvent(plan.steps, plan.eval_every, 1.0 / plan.seconds_per_step, plan.seconds_per_eval))
+
     def _steps(self, stop_event: StopFlag) -> Generator[Event, None, tuple[str, str]]:
         """The training steps with their evaluations; returns (status, message)."""
-        config = self.config
-        optimizer = torch.optim.AdamW(self.groups, lr=config.lr)
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_then_linear_decay(config.steps, config.warmup))
+        optimizer = torch.optim.AdamW(self.groups, lr=self.config.lr)
+        schedule = self._schedule(optimizer)
         flush_every = 1 if self.device.type == "cpu" else 10
         if self.world.is_main:
+            started = self.clock()
             yield self._eval_event()  # step 0: where the curve starts (near ln 2 for an untrained head)
+            self._first_eval_seconds = self.clock() - started
         self._eval_seconds = 0.0  # the starting evaluation is not part of the training time
-        self._start = time.perf_counter()
-        while self.step < config.steps:
+        self._start = self.clock()
+        while self.step < self.total_steps:
             reason = self._stop_reason(stop_event)
             if reason is not None:
                 return reason
             self._train_step(optimizer, schedule)
             if len(self._pending) >= flush_every:
                 yield from self._flush()
-            if self.step % config.eval_every == 0 and self.step < config.steps:
+            yield from self._fit_to_time()
+            if self.step % self.eval_every == 0 and self.step < self.total_steps:
                 yield from self._flush()
                 if self.world.is_main:
                     yield self._eval_event()
@@ -281,7 +320,7 @@ class Trainer:
         torch.manual_seed(self.config.seed + self.world.rank)  # dropout masks: same seed, same curve
         self.model.train()
         yield self._emit(self._start_event())
-        self._start, self._eval_seconds = time.perf_counter(), 0.0
+        self._start, self._eval_seconds = self.clock(), 0.0
         try:
             status, message = yield from self._steps(stop_event)
         except Exception as err:
@@ -293,4 +332,4 @@ class Trainer:
             except Exception as err:
                 status, message = "error", f"Final evaluation failed: {err.__class__.__name__}: {err}"
         self.model.eval()
-        yield self._emit(EndEvent(status, self.step, time.perf_counter() - self._start, message))
+        yield self._emit(EndEvent(status, self.step, self.clock() - self._start, message))

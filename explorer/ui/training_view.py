@@ -18,7 +18,18 @@ from explorer.labels import IS_NEXT, LABEL_NAMES, NOT_NEXT
 from explorer.nsp import cross_entropy, score_pair
 from explorer.training import PRESETS, TrainConfig, TrainConfigError, checkpoint_zip, log_csv_text
 from explorer.training.config import TRAIN_CHOICES, TRAIN_LABELS, train_what_parts, with_what_to_train
-from explorer.training.events import EndEvent, EvalEvent, Event, StartEvent, StepEvent, first_of, last_of, of_type
+from explorer.training.events import (
+    EndEvent,
+    EvalEvent,
+    Event,
+    PlanEvent,
+    StartEvent,
+    StepEvent,
+    first_of,
+    last_of,
+    of_type,
+    planned_steps,
+)
 from explorer.training.log import AVERAGE_WINDOW, moving_average
 from explorer.training.plots import accuracy_figure, loss_figure
 from explorer.training.runs import RunRefused, get_manager
@@ -91,7 +102,7 @@ def _progress(events: list[Event]) -> tuple[float, str]:
     last = last_of(events, StepEvent)
     end = last_of(events, EndEvent)
     if end is not None:  # the run is over: say how it ended, not what it was doing last
-        total = start.total_steps if start else 0
+        total = planned_steps(events) or 0
         done = f"{end.step} / {total}" if total else str(end.step)
         status = "failed" if end.status == "error" else end.status
         return (end.step / total if total else 0.0), f"Run {status} at step {done}."
@@ -99,7 +110,7 @@ def _progress(events: list[Event]) -> tuple[float, str]:
         return 0.0, "Preparing: loading the model and tokenising the corpus…"
     if last is None:
         return 0.0, "Measuring the untrained model on the held-out pairs…"
-    total, rate = start.total_steps, last.steps_per_s
+    total, rate = planned_steps(events) or start.total_steps, last.steps_per_s
     left = (total - last.step) / rate if rate > 0 else float("nan")
     return last.step / total, f"step {last.step} / {total} · {rate:.2f} steps/s · about {left:.0f} s left at this pace"
 
@@ -254,7 +265,13 @@ def _live(manager, session_id: str, refresh: float | None) -> None:
         st.progress(min(1.0, share), text=text)
         _metrics(events)
         start = first_of(events, StartEvent)
-        total = start.total_steps if start else None
+        total = planned_steps(events)
+        plan = last_of(events, PlanEvent)
+        if plan:
+            st.caption(
+                f"Fitted to the time limit: {plan.steps_per_s:.2f} steps/s measured over the first steps, so "
+                f"{plan.steps} steps fit; the learning-rate schedule ends there."
+            )
         if start:
             st.caption(
                 f"Training {start.trainable_params:,} of {start.total_params:,} parameters on {start.device}"
