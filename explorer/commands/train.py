@@ -76,8 +76,8 @@ def _print_human(event: Event) -> None:
             )
     elif isinstance(event, PlanEvent):
         print(
-            f"fitted to the time limit: {event.steps_per_s:.2f} steps/s measured, {event.seconds_per_eval:.1f} s "
-            f"per evaluation -> {event.steps} steps, evaluating every {event.eval_every}"
+            f"fitted to the time limit: {event.steps_per_s:.2f} steps/s, {event.seconds_per_eval:.1f} s per "
+            f"evaluation -> {event.steps} steps with {event.evaluations} held-out evaluations on the way"
         )
     elif isinstance(event, StepEvent) and (event.step % 10 == 0 or event.step == 1):
         print(

@@ -51,8 +51,8 @@ class PlanEvent(Event):
     """A run fitted to its time limit (TrainConfig.fit_to_time) says how many steps its measured speed allows."""
 
     steps: int  # the run's total steps from now on (the schedule decays to zero there)
-    eval_every: int
-    steps_per_s: float  # measured over the probe steps
+    evaluations: int  # held-out evaluations during the run, at even shares of it (one more at the end)
+    steps_per_s: float  # measured so far (the first, slower steps left out)
     seconds_per_eval: float  # the first held-out evaluation, timed
     kind: ClassVar[str] = "plan"
 

@@ -38,7 +38,15 @@ from explorer.training.model import (
     use_bf16,
     warmup_then_linear_decay,
 )
-from explorer.training.time_fit import PROBE_STEPS, plan_for_time
+from explorer.training.time_fit import (
+    PROBE_STEPS,
+    UNTIMED_STEPS,
+    TimePlan,
+    eval_due,
+    evals_in_run,
+    plan_for_time,
+    worth_reporting,
+)
 
 HELDOUT_SEED_OFFSET = 1_000_003  # the held-out sampler's seed, far from the training sampler's
 Batch = dict[str, torch.Tensor]
@@ -104,9 +112,14 @@ class Trainer:
         self.clock: Callable[[], float] = time.perf_counter  # seconds; tests give the time plan a fake clock
         self._start = self._eval_seconds = 0.0
         # The run's length and evaluation points: the config's, or a plan fitted to the time limit.
-        self.total_steps, self.eval_every = config.steps, config.eval_every
+        self.total_steps = config.steps
+        self.fitting = bool(config.fit_to_time and config.max_seconds is not None)
         self._first_eval_seconds = 0.0
-        self._probe_start: float | None = None
+        self._timing: tuple[float, float] | None = None  # (clock, evaluation seconds) when timing began
+        self._evals_planned: int | None = None  # evaluations during a fitted run, fixed by its first plan
+        self._evals_in_run = 0
+        self._reported_steps: int | None = None
+        self._last_plan: TimePlan | None = None
 
     def _distributed(self, losses: PairLosses) -> DistributedDataParallel:
         """DDP around the loss module: gradients averaged over the ranks in backward()."""
@@ -261,26 +274,50 @@ class Trainer:
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     def _fit_to_time(self) -> Iterator[Event]:
-        """After one untimed step and PROBE_STEPS timed ones, plan the rest of the run (TrainConfig.fit_to_time)."""
-        config = self.config
-        if not config.fit_to_time or config.max_seconds is None or self.step > PROBE_STEPS + 1:
+        """Plan the run's steps from the speed measured so far (TrainConfig.fit_to_time; see time_fit)."""
+        if not self.fitting or self.step < UNTIMED_STEPS:
             return
-        if self.step == 1:
-            self._probe_start = self.clock()
+        if self.step == UNTIMED_STEPS:
+            self._timing = (self.clock(), self._eval_seconds)
             return
-        if self.step < PROBE_STEPS + 1 or self._probe_start is None:
+        if self._timing is None or self.step < UNTIMED_STEPS + PROBE_STEPS:
             return
-        now = self.clock()
+        now, (t0, evals_before) = self.clock(), self._timing
+        training = (now - t0) - (self._eval_seconds - evals_before)
         # Every rank must plan the same run: average the speeds; only rank 0 timed an evaluation.
         measured = torch.tensor(
-            [(now - self._probe_start) / PROBE_STEPS, self._first_eval_seconds * self.world.size], dtype=torch.float64
+            [training / (self.step - UNTIMED_STEPS), self._first_eval_seconds * self.world.size], dtype=torch.float64
         )
         seconds_per_step, seconds_per_eval = self.world.mean(measured.to(self.device)).cpu().tolist()
+        limit, elapsed = float(self.config.max_seconds or 0.0), now - self._start
+        if self._evals_planned is None:
+            self._evals_planned = evals_in_run(limit - elapsed, seconds_per_eval)
         plan = plan_for_time(
-            config.max_seconds, config.steps, self.step, now - self._start, seconds_per_step, seconds_per_eval
+            limit,
+            self.config.steps,
+            self.step,
+            elapsed,
+            seconds_per_step,
+            seconds_per_eval,
+            self._evals_planned - self._evals_in_run,
         )
-        self.total_steps, self.eval_every = plan.steps, plan.eval_every
-        yield self._emit(PlanEvent(plan.steps, plan.eval_every, 1.0 / plan.seconds_per_step, plan.seconds_per_eval))
+        self.total_steps, self._last_plan = plan.steps, plan
+        if worth_reporting(self._reported_steps, plan.steps):
+            yield from self._report_plan()
+
+    def _report_plan(self) -> Iterator[Event]:
+        plan = self._last_plan
+        if plan is None or self._reported_steps == plan.steps:
+            return
+        self._reported_steps = plan.steps
+        yield self._emit(
+            PlanEvent(plan.steps, self._evals_planned or 0, 1.0 / plan.seconds_per_step, plan.seconds_per_eval)
+        )
+
+    def _eval_due(self) -> bool:
+        if self._evals_planned is not None:
+            return eval_due(self.step, self.total_steps, self._evals_in_run, self._evals_planned)
+        return self.step % self.config.eval_every == 0 and self.step < self.total_steps
 
     def _steps(self, stop_event: StopFlag) -> Generator[Event, None, tuple[str, str]]:
         """The training steps with their evaluations; returns (status, message)."""
@@ -301,10 +338,12 @@ class Trainer:
             if len(self._pending) >= flush_every:
                 yield from self._flush()
             yield from self._fit_to_time()
-            if self.step % self.eval_every == 0 and self.step < self.total_steps:
+            if self._eval_due():
                 yield from self._flush()
+                self._evals_in_run += 1
                 if self.world.is_main:
                     yield self._eval_event()
+        yield from self._report_plan()  # the last small change of plan too, so the log says where the run ended
         return "finished", ""
 
     def _last_look(self) -> Iterator[Event]:

@@ -269,8 +269,8 @@ def _live(manager, session_id: str, refresh: float | None) -> None:
         plan = last_of(events, PlanEvent)
         if plan:
             st.caption(
-                f"Fitted to the time limit: {plan.steps_per_s:.2f} steps/s measured over the first steps, so "
-                f"{plan.steps} steps fit; the learning-rate schedule ends there."
+                f"Fitted to the time limit: at {plan.steps_per_s:.2f} steps/s (measured on this machine as it "
+                f"trains) {plan.steps} steps fit, and the learning-rate schedule ends there."
             )
         if start:
             st.caption(
