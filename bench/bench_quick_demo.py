@@ -3,7 +3,7 @@ each run twice, each run in a fresh process so its thread count and bf16 choice 
 
     .venv/bin/python bench/bench_quick_demo.py [--runs 2] [--seed 0] [--settings 2:auto,2:off,1:off]
 
-Settings are THREADS:BF16[:nofit] (nofit: the preset with fit_to_time off, the baseline) - 2:auto is this machine as the preset was tuned (2 threads, bf16 where the
+Settings are THREADS:BF16[:nofit] (nofit: the preset with fit_to_time off, the baseline). 2:auto is this machine as the preset was tuned (2 threads, bf16 where the
 CPU has it), 2:off forces fp32, 1:off is fp32 on one thread (torch.set_num_threads(1)), about a quarter of
 the first setting's speed. Per run: steps done, the time plan (TrainConfig.fit_to_time), steps/s, the
 held-out loss and accuracy at the end; per setting: the medians. -> bench/results/quick_demo.json
