@@ -4,9 +4,10 @@ each run twice, each run in a fresh process so its thread count and bf16 choice 
     .venv/bin/python bench/bench_quick_demo.py [--runs 2] [--seed 0] [--settings 2:auto,2:off,1:off]
 
 Settings are THREADS:BF16[:nofit] (nofit: the preset with fit_to_time off, the baseline). 2:auto is
-the preset as tuned (2 threads, bf16 where the CPU has it), 2:off forces fp32, 1:off is fp32 on one thread (torch.set_num_threads(1)), about a quarter of
-the first setting's speed. Per run: steps done, the time plan (TrainConfig.fit_to_time), steps/s, the
-held-out loss and accuracy at the end; per setting: the medians. -> bench/results/quick_demo.json
+the preset as tuned (2 threads, bf16 where the CPU has it), 2:off forces fp32, 1:off is fp32 on one
+thread (torch.set_num_threads(1)), about a quarter of the first setting's speed. Per run: steps done,
+the time plan (TrainConfig.fit_to_time), steps/s, the held-out loss and accuracy at the end; per
+setting: the medians. -> bench/results/quick_demo.json
 Target (issue 20): held-out loss <= ln 2 - 0.05 and accuracy >= 65% within 60 s in every setting.
 Run it on a quiet machine: a second busy process halves a 2-thread run's speed.
 """
