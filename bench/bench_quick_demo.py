@@ -43,14 +43,16 @@ def one_run(threads: int, bf16: str, seed: int, fit: bool = True) -> dict:
     started = time.perf_counter()
     trainer = Trainer(config)
     setup = time.perf_counter() - started
-    evals, plan, last, end = [], None, None, None
+    evals, plans, last, end = [], [], None, None
     for event in trainer.run():
         if isinstance(event, EvalEvent):
             evals.append(
                 {"step": event.step, "loss": round(event.heldout_loss, 4), "accuracy": round(event.accuracy, 4)}
             )
         elif isinstance(event, PlanEvent):
-            plan = {"steps": event.steps, "eval_every": event.eval_every, "steps_per_s": round(event.steps_per_s, 3)}
+            plans.append(
+                {"steps": event.steps, "evaluations": event.evaluations, "steps_per_s": round(event.steps_per_s, 3)}
+            )
         elif isinstance(event, StepEvent):
             last = event
         elif isinstance(event, EndEvent):
@@ -60,7 +62,7 @@ def one_run(threads: int, bf16: str, seed: int, fit: bool = True) -> dict:
         "fit_to_time": fit,
         "bf16": trainer.use_bf16,
         "setup_s": round(setup, 1),
-        "plan": plan,
+        "plans": plans,
         "steps_done": trainer.step,
         "train_seconds": round(last.elapsed, 1) if last else 0.0,
         "steps_per_s": round(last.steps_per_s, 3) if last else 0.0,
