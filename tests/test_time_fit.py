@@ -35,7 +35,7 @@ class FakeClock:
         return self.now
 
 
-def fitted_run(step_seconds, eval_seconds: float, max_seconds: float = 20.0):
+def fitted_run(monkeypatch, step_seconds, eval_seconds: float, max_seconds: float = 20.0):
     """A tiny run whose step n takes step_seconds(n) and each evaluation eval_seconds on a fake clock."""
     config = tiny_config(steps=500, eval_every=50, fit_to_time=True, max_seconds=max_seconds)
     trainer = Trainer(config, corpus=topic_corpus())
@@ -50,7 +50,8 @@ def fitted_run(step_seconds, eval_seconds: float, max_seconds: float = 20.0):
         clock.now += eval_seconds
         return evaluate()
 
-    trainer._train_step, trainer.evaluate = timed_step, timed_eval
+    monkeypatch.setattr(trainer, "_train_step", timed_step)
+    monkeypatch.setattr(trainer, "evaluate", timed_eval)
     return trainer, list(trainer.run())
 
 
@@ -58,8 +59,8 @@ def plans(events):
     return [e for e in events if isinstance(e, PlanEvent)]
 
 
-def test_a_fitted_run_is_planned_from_the_measured_speed_and_ends_on_time():
-    trainer, events = fitted_run(lambda step: 0.4, eval_seconds=1.5)
+def test_a_fitted_run_is_planned_from_the_measured_speed_and_ends_on_time(monkeypatch):
+    trainer, events = fitted_run(monkeypatch, lambda step: 0.4, eval_seconds=1.5)
     # Steps 1-3 are not timed; after 5 timed steps (8 in all, 3.2 s) the plan: 2 evaluations, 41 steps.
     first = plans(events)[0]
     expected = plan_for_time(20.0, 500, 8, 3.2, 0.4, 1.5, evals_left=2)
@@ -74,17 +75,17 @@ def test_a_fitted_run_is_planned_from_the_measured_speed_and_ends_on_time():
     assert steps[-1].lr < 0.05 * max(s.lr for s in steps)
 
 
-def test_the_same_speed_gives_the_same_run_and_a_slower_one_fewer_steps():
-    _, first = fitted_run(lambda step: 0.4, eval_seconds=1.5)
-    _, again = fitted_run(lambda step: 0.4, eval_seconds=1.5)
+def test_the_same_speed_gives_the_same_run_and_a_slower_one_fewer_steps(monkeypatch):
+    _, first = fitted_run(monkeypatch, lambda step: 0.4, eval_seconds=1.5)
+    _, again = fitted_run(monkeypatch, lambda step: 0.4, eval_seconds=1.5)
     assert [e.to_dict() for e in first] == [e.to_dict() for e in again]
-    slower, events = fitted_run(lambda step: 1.6, eval_seconds=6.0)
+    slower, events = fitted_run(monkeypatch, lambda step: 1.6, eval_seconds=6.0)
     assert plans(events)[0].steps == 12 and plans(events)[0].evaluations == 0
     assert slower.step == 12 and [e.step for e in events if isinstance(e, EvalEvent)] == [0, 12]
 
 
-def test_a_run_that_slows_down_halfway_is_replanned_and_still_ends_within_the_limit():
-    trainer, events = fitted_run(lambda step: 0.4 if step <= 20 else 0.8, eval_seconds=1.5)
+def test_a_run_that_slows_down_halfway_is_replanned_and_still_ends_within_the_limit(monkeypatch):
+    trainer, events = fitted_run(monkeypatch, lambda step: 0.4 if step <= 20 else 0.8, eval_seconds=1.5)
     assert plans(events)[0].steps == 41
     assert len(plans(events)) > 1 and plans(events)[-1].steps < 41
     assert trainer.step == planned_steps(events) < 41
