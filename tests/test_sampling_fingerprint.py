@@ -20,36 +20,36 @@ N_PAIRS = 300
 
 # name -> (PairSampler options, sha256 of the pairs drawn)
 RECIPES: dict[str, tuple[dict, str]] = {
-    "bert": ({"mode": "bert"}, "1825a4e68b6a5d8b9fb5261f92b5540464ace3db8374519e3ed1973bada5cd86"),
+    "bert": ({"mode": "bert"}, "e73bb207fcd21e6142668c309c37e8891ca504a1b37111bbc69efee4e7979a63"),
     "bert-short": (
-        {"mode": "bert", "short_seq_prob": 0.5, "not_next_share": 0.3},
+        {"mode": "bert", "max_length": 24, "short_seq_prob": 0.5, "not_next_share": 0.3},
         "10090b7125fb593ae75feda0bf1a8566a7f5f9e26641e07210afd92ee0a27bee",
     ),
     "bert-hard": (
         {"mode": "bert", "hard_negatives": True},
-        "96d4db5c89e0f3871ca7206afb5113e3b4186e65275a1d8b3670c46f33b238b1",
+        "d9e3ffae6c0506cbe4066164c68cacbd851be00c7c058cabac3282c8f9085e8f",
     ),
     "bert-hard-share": (
         {"mode": "bert", "hard_negatives": 0.4, "similar_negatives": 0.5},
-        "b0a8dcb5753a18a2d26a1c787541a461fe6310272d28587a7ef4383cfc77df72",
+        "08282b1f4b6c547938b410ad095eb41519507e576a2316d53d8590b14ab19cae",
     ),
     "bert-same-source": (
-        {"mode": "bert", "same_source_negatives": True, "similar_negatives": 1.0},
-        "56e72e8339af56014087875d2ce441447ba45d2e60219fe4ec306e97e5705768",
+        {"mode": "bert", "max_length": 96, "same_source_negatives": True, "similar_negatives": 1.0},
+        "3c5a52c356b343ce891ff07185429c1db1f10db60eaf39b32ad12a1e79dc5f9d",
     ),
-    "sentences": ({"mode": "sentences"}, "26e64e6cc91c7137f035068f8ba3da7a7ea0c116068d21428f4f4c07027b702f"),
+    "sentences": ({"mode": "sentences"}, "6e07e2d42e19b419743da376df2d3b210b77536a818fc58506dd954b72d6807b"),
     "sentences-hard": (
         {"mode": "sentences", "hard_negatives": 0.5},
-        "dad948de36695f05ea960f83eab16de594e33cdae8f7936e8c6b07731da5e2cc",
+        "81a044ff735910c1715f40c96567e05075bcad6c1ebbda27ea4b797ec8a55885",
     ),
     "sentences-similar": (
         {"mode": "sentences", "similar_negatives": 1.0, "same_source_negatives": True},
-        "79dffae25aca3b63425b724d588233fea5eb5a97d93bd03dba75c661aa52cbba",
+        "7f03b38ab0146301acc74d788cb61e69668438ffad6bc4ab334b4cea77df073b",
     ),
-    "sop": ({"mode": "sop", "not_next_share": 0.4}, "b6c0f853383b92317b1ecd88e945e68e736b78939d11473e5d98be73a8eaf889"),
+    "sop": ({"mode": "sop", "not_next_share": 0.4}, "59818b2ee51eba9887ef3df4eb3022d9bdee59c858e9bf96e7b36a4247f9af16"),
     "sop-short": (
-        {"mode": "sop", "short_seq_prob": 0.7, "hard_negatives": True},
-        "d6d6978444540452dc9570dd87981d987fb9a8698b62c15fce7cba7ca48f2467",
+        {"mode": "sop", "max_length": 96, "short_seq_prob": 0.7, "hard_negatives": True},
+        "e8fd884688cb711b704a67f54dc115c3708ac337db7e68cd5e591e94514df935",
     ),
 }
 
@@ -89,7 +89,7 @@ def tokenizer():
 
 
 def fingerprint(options: dict, tokenizer) -> str:
-    sampler = PairSampler(_mixed_corpus(), tokenizer, max_length=24, seed=11, **options)
+    sampler = PairSampler(_mixed_corpus(), tokenizer, **{"max_length": 48, "seed": 11, **options})
     digest = hashlib.sha256()
     for pair in sampler.sample_many(N_PAIRS):
         record = {**pair.to_dict(), "a_ids": pair.a_ids, "b_ids": pair.b_ids}
