@@ -8,7 +8,7 @@ from explorer.cli import CommandError
 from explorer.corpus import CORPORA, CorpusError, corpus_from_path, known_corpus_name, load_named_corpus
 from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
 from explorer.labels import LABEL_NAMES
-from explorer.sampling import MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
+from explorer.sampling import MODE_DESCRIPTIONS, MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
 
 MAX_PAIRS = 100_000  # more is a typo (or a job for a script), not a page of pairs to print
 
@@ -23,7 +23,12 @@ def add_arguments(parser) -> None:
         help=f"a corpus name ({', '.join(CORPORA)}, or several joined with +) or a plain-text "
         "file (BERT format or paragraphs); default: State of the Union",
     )
-    parser.add_argument("--mode", choices=MODES, default="bert")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="bert",
+        help="; ".join(f"{name}: {label}" for name, label in MODE_DESCRIPTIONS.items()),
+    )
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="max sequence length in tokens")
     parser.add_argument("--not-next-share", type=float, default=0.5, help="share of NotNext (or swapped) pairs")
     parser.add_argument("--short-seq-prob", type=float, default=SHORT_SEQ_PROB)

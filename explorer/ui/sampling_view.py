@@ -17,7 +17,7 @@ from explorer.examples import load_examples
 from explorer.labels import CHANCE_LOSS, LABEL_NAMES, binary_entropy
 from explorer.nsp import score_pair
 from explorer.perturb import PERTURBATIONS, effect
-from explorer.sampling import MODE_DESCRIPTIONS, MODES, SOP_RATIONALE, PairSampler, SamplingError
+from explorer.sampling import MODE_DESCRIPTIONS, MODES, PAIR_MODES, PairSampler, SamplingError
 from explorer.ui.safe import escape_markdown
 
 UPLOAD_CHOICE = "Upload a .txt file"
@@ -110,13 +110,13 @@ def _recipe() -> tuple[str, float, str, int]:
         key="sample_mode",
         format_func=lambda m: MODE_DESCRIPTIONS[m],
     )
-    share_name = "swapped" if mode == "sop" else "NotNext"
-    q = right.slider(f"{share_name} share q", 0.0, 1.0, 0.5, 0.05, key="sample_not_next_share")
+    pair_mode = PAIR_MODES[mode]
+    q = right.slider(f"{pair_mode.negative_name} share q", 0.0, 1.0, 0.5, 0.05, key="sample_not_next_share")
     negatives = right.radio(
         "NotNext B comes from",
         list(NEGATIVES),
         key="sample_negatives",
-        disabled=mode == "sop",
+        disabled=not pair_mode.draws_negatives,
         help="BERT takes B from any other document. A document on a similar subject (one of the 10 that share "
         "the most words with A's, by TF-IDF) or A's own document make NotNext pairs that a change of topic "
         "cannot give away.",
@@ -129,8 +129,8 @@ def _recipe() -> tuple[str, float, str, int]:
         "A model that ignores the sentences and always predicts the label shares can reach a loss of H(q) nats; "
         "at q = 0.5 that is ln 2. A loss below H(q) means the model learned something about the pair."
     )
-    if mode == "sop":
-        st.info(SOP_RATIONALE)
+    if pair_mode.rationale:
+        st.info(pair_mode.rationale)
     return mode, q, negatives, int(seed)
 
 
