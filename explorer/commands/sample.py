@@ -6,9 +6,10 @@ import json
 
 from explorer.cli import CommandError
 from explorer.corpus import CORPORA, CorpusError, corpus_from_path, known_corpus_name, load_named_corpus
-from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
+from explorer.encoding import DEFAULT_MAX_LENGTH
 from explorer.labels import LABEL_NAMES
 from explorer.sampling import MODE_DESCRIPTIONS, MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
+from explorer.sampling.recipe import recipe_problem
 
 MAX_PAIRS = 100_000  # more is a typo (or a job for a script), not a page of pairs to print
 
@@ -61,14 +62,17 @@ def _corpus(choice: str | None):
 def _check(args) -> None:
     if not 0 <= args.n <= MAX_PAIRS:
         raise CommandError(f"--n must be from 0 to {MAX_PAIRS:,}")
-    if not 0.0 <= args.not_next_share <= 1.0:
-        raise CommandError("--not-next-share must lie between 0 and 1")
-    if not 0.0 <= args.short_seq_prob <= 1.0:
-        raise CommandError("--short-seq-prob must lie between 0 and 1")
-    if not 0.0 <= args.similar_negatives <= 1.0:
-        raise CommandError("--similar-negatives must lie between 0 and 1")
-    if not MIN_MAX_LENGTH <= args.max_length <= 512:
-        raise CommandError(f"--max-length must lie between {MIN_MAX_LENGTH} and 512")
+    problem = recipe_problem(
+        mode=args.mode,
+        max_length=args.max_length,
+        not_next_share=args.not_next_share,
+        short_seq_prob=args.short_seq_prob,
+        hard_negatives=args.hard_negatives,
+        similar_negatives=args.similar_negatives,
+        spell=lambda name: "--" + name.replace("_", "-"),  # the flag's spelling
+    )
+    if problem:
+        raise CommandError(problem)
 
 
 def run(args) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 
 from explorer.corpus import Corpus
-from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH, SPECIAL_TOKENS_IN_PAIR
+from explorer.encoding import DEFAULT_MAX_LENGTH, SPECIAL_TOKENS_IN_PAIR
 from explorer.labels import IS_NEXT, NOT_NEXT
 from explorer.sampling.negatives import NegativeSource
 from explorer.sampling.pairs import Pair, SamplingError, Segment, pair_of_segments, truncate_seq_pair
+from explorer.sampling.recipe import recipe_problem
 from explorer.sampling.registry import PAIR_MODES, PairMode
 from explorer.sampling.similar import other_documents
 from explorer.sampling.tokens import token_table
@@ -32,7 +33,16 @@ class PairSampler:
         same_source_negatives: bool = False,
         similar_negatives: float = 0.0,
     ):
-        _check_recipe(mode, max_length, not_next_share, short_seq_prob, hard_negatives, similar_negatives)
+        problem = recipe_problem(
+            mode=mode,
+            max_length=max_length,
+            not_next_share=not_next_share,
+            short_seq_prob=short_seq_prob,
+            hard_negatives=hard_negatives,
+            similar_negatives=similar_negatives,
+        )
+        if problem:  # a SamplingError (a ValueError): callers that show sampling errors show this one too
+            raise SamplingError(problem)
         mode_class = PAIR_MODES[mode]
         _check_corpus(corpus, bool(hard_negatives) and mode_class.draws_negatives)
         self.corpus = corpus
@@ -70,28 +80,6 @@ class PairSampler:
         """The pair of two segments, after BERT's truncation to the max length."""
         truncate_seq_pair(a, b, self.max_tokens, self.rng)
         return pair_of_segments(self.table, a, b, label, short, self.mode)
-
-
-def _check_recipe(
-    mode: str,
-    max_length: int,
-    not_next_share: float,
-    short_seq_prob: float,
-    hard_negatives: bool | float,
-    similar_negatives: float,
-) -> None:
-    if mode not in PAIR_MODES:
-        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(PAIR_MODES)}")
-    if not 0.0 <= not_next_share <= 1.0:
-        raise ValueError("not_next_share must lie in [0, 1]")
-    if not 0.0 <= short_seq_prob <= 1.0:
-        raise ValueError("short_seq_prob must lie in [0, 1]")
-    if int(max_length) < MIN_MAX_LENGTH:
-        raise ValueError(f"max_length must be at least {MIN_MAX_LENGTH}")
-    if not 0.0 <= float(hard_negatives) <= 1.0:
-        raise ValueError("hard_negatives must be a bool or a share in [0, 1]")
-    if not 0.0 <= float(similar_negatives) <= 1.0:
-        raise ValueError("similar_negatives must be a share in [0, 1]")
 
 
 def _check_corpus(corpus: Corpus, hard_negatives: bool) -> None:

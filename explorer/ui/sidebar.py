@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
+from explorer.encoding import DEFAULT_MAX_LENGTH, MAX_POSITIONS, MIN_MAX_LENGTH
 from explorer.models import (
     BUNDLED_SOURCES,
     BUNDLED_TRAINED,
@@ -88,7 +88,7 @@ def render_sidebar() -> Settings:
         max_length = st.slider(
             "Max sequence length (tokens)",
             MIN_MAX_LENGTH,
-            512,
+            MAX_POSITIONS,
             DEFAULT_MAX_LENGTH,
             key="max_length",
             help="[CLS] A [SEP] B [SEP] is cut to this many tokens, trimming the longer sentence first.",
