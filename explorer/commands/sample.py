@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from explorer.cli import CommandError
-from explorer.corpus import CORPORA, CorpusError, corpus_from_path, known_corpus_name, load_named_corpus
+from explorer.corpus import CORPORA, CorpusError, known_corpus_name, load_named_corpus
+from explorer.corpus_text import corpus_from_path
 from explorer.encoding import DEFAULT_MAX_LENGTH
 from explorer.labels import LABEL_NAMES
 from explorer.sampling import MODE_DESCRIPTIONS, MODES, SHORT_SEQ_PROB, PairSampler, SamplingError

@@ -11,7 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from explorer.corpus import CORPORA, DEFAULT_CORPUS, Corpus, CorpusError, corpus_from_bytes, load_corpus
+from explorer.corpus import CORPORA, DEFAULT_CORPUS, Corpus, CorpusError, load_corpus
+from explorer.corpus_text import corpus_from_bytes
 from explorer.encoding import PairInputError
 from explorer.examples import load_examples
 from explorer.labels import CHANCE_LOSS, LABEL_NAMES, binary_entropy
