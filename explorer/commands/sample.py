@@ -10,7 +10,7 @@ from explorer.corpus_text import corpus_from_path
 from explorer.encoding import DEFAULT_MAX_LENGTH
 from explorer.labels import LABEL_NAMES
 from explorer.sampling import MODE_DESCRIPTIONS, MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
-from explorer.sampling.recipe import recipe_problem
+from explorer.sampling.recipe import RECIPE_SETTINGS, recipe_problem
 
 MAX_PAIRS = 100_000  # more is a typo (or a job for a script), not a page of pairs to print
 
@@ -60,38 +60,22 @@ def _corpus(choice: str | None):
     return corpus_from_path(choice)
 
 
-def _check(args) -> None:
+def _checked_recipe(args) -> dict:
+    """The sampling settings given, as PairSampler's arguments, once they are in range."""
     if not 0 <= args.n <= MAX_PAIRS:
         raise CommandError(f"--n must be from 0 to {MAX_PAIRS:,}")
-    problem = recipe_problem(
-        mode=args.mode,
-        max_length=args.max_length,
-        not_next_share=args.not_next_share,
-        short_seq_prob=args.short_seq_prob,
-        hard_negatives=args.hard_negatives,
-        similar_negatives=args.similar_negatives,
-        spell=lambda name: "--" + name.replace("_", "-"),  # the flag's spelling
-    )
+    recipe = {name: getattr(args, name) for name in RECIPE_SETTINGS}
+    problem = recipe_problem(**recipe, spell=lambda name: "--" + name.replace("_", "-"))  # the flag's spelling
     if problem:
         raise CommandError(problem)
+    return recipe
 
 
 def run(args) -> int:
-    _check(args)
+    recipe = _checked_recipe(args)
     try:
         corpus = _corpus(args.corpus)
-        sampler = PairSampler(
-            corpus,
-            _tokenizer(),
-            mode=args.mode,
-            max_length=args.max_length,
-            not_next_share=args.not_next_share,
-            hard_negatives=args.hard_negatives,
-            similar_negatives=args.similar_negatives,
-            short_seq_prob=args.short_seq_prob,
-            seed=args.seed,
-        )
-        pairs = sampler.sample_many(args.n)
+        pairs = PairSampler(corpus, _tokenizer(), seed=args.seed, **recipe).sample_many(args.n)
     except (CorpusError, SamplingError) as err:
         raise CommandError(str(err)) from err
     for pair in pairs:

@@ -9,6 +9,8 @@ from explorer.sampling.registry import PAIR_MODES
 
 SHARE_RANGE = (0.0, 1.0)  # not_next_share, short_seq_prob, hard_negatives and similar_negatives are shares
 MAX_LENGTH_RANGE = (MIN_MAX_LENGTH, MAX_POSITIONS)  # one token of A and of B, up to BERT's positions
+# The settings recipe_problem checks, as PairSampler names its arguments (and the sample command its flags).
+RECIPE_SETTINGS = ("mode", "max_length", "not_next_share", "short_seq_prob", "hard_negatives", "similar_negatives")
 
 
 def recipe_problem(
