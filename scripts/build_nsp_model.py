@@ -4,7 +4,8 @@
     .venv/bin/python scripts/build_nsp_model.py --device cuda --nproc-per-node 4   # every run under torchrun, 4 GPUs
     .venv/bin/python scripts/build_nsp_model.py --device cpu       # the same recipe; many hours on 2 CPU cores
 
---device auto uses a GPU when there is one, for training and evaluation alike. Every step uses the
+What it trains (corpora, the sweep's candidates, the refinement and soup settings) is data in
+recipes/minilm_nsp.toml. --device auto uses a GPU when there is one, for training and evaluation alike. Every step uses the
 project's own code (`python -m explorer train`, explorer.calibration, explorer.delta):
 1. sweep: short runs of a few candidate recipes, each scored on the same validation pairs (BERT's
    recipe, documents held out from training); the best recipe wins (`--no-sweep RECIPE` skips it);
@@ -33,6 +34,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -55,62 +57,17 @@ from explorer.nsp import batch_logits, score_pairs  # noqa: E402
 from explorer.sampling import PairSampler  # noqa: E402
 from explorer.training import TrainConfig, pairs_to_batch, split_corpus  # noqa: E402
 
-TRAIN_CORPUS = "sotu+wiki"
-OOD_CORPORA = ("news", "kjv")  # never trained on
-MAX_LENGTH = 128  # BERT's default max_seq_length
+# What the build trains, as data: one recipe file per release (see recipes/).
+RECIPE = tomllib.loads((ROOT / "recipes" / "minilm_nsp.toml").read_text(encoding="utf-8"))
+TRAIN_CORPUS: str = RECIPE["data"]["train_corpus"]
+OOD_CORPORA: tuple[str, ...] = tuple(RECIPE["data"]["ood_corpora"])
+MAX_LENGTH: int = RECIPE["data"]["max_length"]
 EVERYDAY = EVERYDAY_PAIRS
-
-# Candidate recipes for the sweep: what differs between them, on top of COMMON.
-COMMON = [
-    "--corpus",
-    TRAIN_CORPUS,
-    "--max-length",
-    str(MAX_LENGTH),
-    "--freeze-word-embeddings",
-    "--bf16",
-    "auto",
-    "--no-time-limit",
-    "--eval-every",
-    "100",
-]
-CANDIDATES = {
-    "bert-full-lr5e-5": ["--mode", "bert", "--train", "full", "--lr", "5e-5", "--head-lr", "1e-3"],
-    "bert-full-lr1e-4": ["--mode", "bert", "--train", "full", "--lr", "1e-4", "--head-lr", "1e-3"],
-    "sentences-full-lr1e-4": ["--mode", "sentences", "--train", "full", "--lr", "1e-4", "--head-lr", "1e-3"],
-    "bert-top3-lr1e-4": ["--mode", "bert", "--train", "top-3", "--lr", "1e-4", "--head-lr", "1e-3"],
-    # Half of the NotNext B from A's own document (not adjacent): topic alone cannot tell those apart,
-    # so the model has to use coherence. Added after the first build's King James Bible result (52%).
-    "bert-full-lr1e-4-hard50": [
-        "--mode",
-        "bert",
-        "--train",
-        "full",
-        "--lr",
-        "1e-4",
-        "--head-lr",
-        "1e-3",
-        "--hard-negatives",
-        "0.5",
-    ],
-}
-SWEPT = ("bert-full-lr5e-5", "bert-full-lr1e-4", "sentences-full-lr1e-4", "bert-top3-lr1e-4")
-# Step 4: from the calibrated step-3 model, a gentler learning rate; as many steps as 2 CPU cores run
-# in about 80 minutes (batch 32, 1.3 steps/s).
-REFINE = [
-    "--mode",
-    "bert",
-    "--train",
-    "full",
-    "--lr",
-    "3e-5",
-    "--head-lr",
-    "1e-4",
-    "--same-source-negatives",
-    "--eval-every",
-    "500",
-]
-# Step 4c: shares of the second step-4b model tried in the average, scored on the validation pairs.
-SOUP_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+COMMON: list[str] = ["--corpus", TRAIN_CORPUS, "--max-length", str(MAX_LENGTH), *RECIPE["train"]["common"]]
+CANDIDATES: dict[str, list[str]] = RECIPE["sweep"]["candidates"]  # the sweep's recipes, on top of COMMON
+SWEPT: tuple[str, ...] = tuple(RECIPE["sweep"]["swept"])
+REFINE: list[str] = RECIPE["refine"]["args"]
+SOUP_SHARES: tuple[float, ...] = tuple(RECIPE["soup"]["shares"])
 
 
 def refine2_recipe(similar: float, extra: str) -> list[str]:
