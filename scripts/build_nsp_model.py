@@ -5,8 +5,8 @@
     .venv/bin/python scripts/build_nsp_model.py --device cpu       # the same recipe; many hours on 2 CPU cores
 
 What it trains (corpora, the sweep's candidates, the refinement and soup settings) is data in
-recipes/minilm_nsp.toml. --device auto uses a GPU when there is one, for training and evaluation alike. Every step uses the
-project's own code (`python -m explorer train`, explorer.calibration, explorer.delta):
+recipes/minilm_nsp.toml. --device auto uses a GPU when there is one, for training and evaluation
+alike. Every step uses the project's own code (`python -m explorer train`, explorer.calibration, explorer.delta):
 1. sweep: short runs of a few candidate recipes, each scored on the same validation pairs (BERT's
    recipe, documents held out from training); the best recipe wins (`--no-sweep RECIPE` skips it);
 2. final: a longer run of the winning recipe;
