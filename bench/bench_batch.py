@@ -12,19 +12,17 @@ are interleaved in one process so machine load hits both alike. Target: draw (an
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
+from results_file import write_results  # bench/results_file.py: this folder is on sys.path when run
 
 from explorer.batch import sampled_pairs
 from explorer.batch_lesson import start_lesson
@@ -114,13 +112,8 @@ def main() -> None:
         **{name: summary(values) for name, values in times.items()},
         "ratio_draw_to_bare_median": statistics.median(times["draw"]) / statistics.median(times["bare"]),
         "target": "draw and page rerun <= 1000 ms on 2 CPU cores",
-        "torch_threads": torch.get_num_threads(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared with other jobs while measured",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    write_results(RESULTS, result, "shared with other jobs while measured")
 
 
 if __name__ == "__main__":

@@ -12,14 +12,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 from captum.attr import LayerIntegratedGradients
+from results_file import write_results  # bench/results_file.py: this folder is on sys.path when run
 
 from explorer.attention import attention_pass, model_twin
 from explorer.attribution import _log_p_is_next, integrated_gradients, occlusion, pad_baseline
@@ -119,13 +117,8 @@ def main() -> None:
         "attention_vs_normal_forward": att_s,
         "attention_ratio_median": att_s["attention_pass"]["median_s"] / att_s["score_pair"]["median_s"],
         "targets": "IG <= 1.0 s; occlusion of 20 words <= 0.3 s; attention pass <= 1.3x the normal forward",
-        "torch_threads": torch.get_num_threads(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    write_results(RESULTS, result, f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -11,19 +11,17 @@ already built. Target: median ratio <= 1.10.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
+from results_file import write_results  # bench/results_file.py: this folder is on sys.path when run
 
 from explorer.models import DEFAULT_SOURCE, load_model
 from explorer.nsp import score_pair
@@ -70,13 +68,8 @@ def main() -> None:
         "p90_ms": {k: statistics.quantiles(v, n=10)[-1] * 1000 for k, v in times.items()},
         "ratio_median": med["ours"] / med["bare"],
         "target": "ratio <= 1.10",
-        "torch_threads": torch.get_num_threads(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    write_results(RESULTS, result)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer.labels import CHANCE_LOSS
-from explorer.plots import style
+from explorer.plots import diverging_colours, style
 
 BATCH_COLOR = "#2563eb"
 UNSEEN_COLOR = "#9333ea"
@@ -16,18 +16,12 @@ BETTER, WORSE = "#16a34a", "#dc2626"
 def matrix_heatmap(matrix, row_labels: list[str], title: str) -> go.Figure:
     """A [rows, H] tensor as one heatmap row per pair (or per class), all H columns side by side."""
     values = np.atleast_2d(np.asarray(matrix, dtype=np.float64))
-    # A robust colour range: a few outlier dimensions would otherwise wash out all the others.
-    limit = float(np.percentile(np.abs(values), 98)) or 1.0
     fig = go.Figure(
         go.Heatmap(
             z=values,
             y=row_labels,
-            colorscale="RdBu",
-            zmid=0,
-            zmin=-limit,
-            zmax=limit,
             hovertemplate="%{y}, dim %{x}: %{z:.6f}<extra></extra>",
-            colorbar=dict(thickness=10),
+            **diverging_colours(values),
         )
     )
     fig.update_xaxes(title=f"dimension (H = {values.shape[1]})", showgrid=False)

@@ -11,6 +11,7 @@ SEGMENT_B = 1  # B and the final [SEP]
 SPECIAL_TOKENS_IN_PAIR = 3  # [CLS] and two [SEP]
 DEFAULT_MAX_LENGTH = 128  # BERT's create_pretraining_data default
 MIN_MAX_LENGTH = SPECIAL_TOKENS_IN_PAIR + 2  # room for one token of each sentence
+MAX_POSITIONS = 512  # BERT's position embeddings: no pair is longer
 # The longest sentence text the app takes (the Explorer's text boxes, a field of a pairs file): far more than
 # 512 tokens, so truncation can still be shown, yet small enough to tokenise at once.
 MAX_SENTENCE_CHARS = 100_000

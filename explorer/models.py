@@ -136,13 +136,40 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
     if is_delta_folder(Path(location)):
         delta_folder = Path(location)
         location = _resolve_location(read_manifest(delta_folder)["base"])
-    config = _load_config(location, source)
+    _check_is_bert(_load_config(location, source), source)
+    choice = resolve_device(device)
+    model, tokenizer, head_trained = _load_weights(location, source, delta_folder)
+    notes = []
+    if not head_trained:
+        notes.append(
+            "This model's NSP head is not trained (newly initialised), so its probabilities stay near 50/50 "
+            "whatever the sentences say."
+        )
+    model.eval().to(choice.device)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        source=source,
+        display_name=describe_source(source),
+        device=choice.device,
+        head_trained=head_trained,
+        device_message=choice.message,
+        notes=notes,
+    )
+
+
+def _check_is_bert(config, source: str) -> None:
     if getattr(config, "model_type", None) != "bert":
         raise ModelLoadError(
             f"{source!r} is a {getattr(config, 'model_type', 'unknown')!r} model, not BERT: "
             "only BERT models have the next sentence prediction head this app explains."
         )
-    choice = resolve_device(device)
+
+
+def _load_weights(
+    location: str, source: str, delta_folder: Path | None
+) -> tuple[BertForNextSentencePrediction, BertTokenizerFast, bool]:
+    """The model (safetensors only, no remote code), its tokenizer, and whether its NSP head was trained."""
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the load report about the missing head is shown our way instead
     hf_logging.disable_progress_bar()
@@ -168,21 +195,4 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
     missing = set(info.get("missing_keys", ()))
-    head_trained = not any(key in missing for key in HEAD_KEYS)
-    notes = []
-    if not head_trained:
-        notes.append(
-            "This model's NSP head is not trained (newly initialised), so its probabilities stay near 50/50 "
-            "whatever the sentences say."
-        )
-    model.eval().to(choice.device)
-    return LoadedModel(
-        model=model,
-        tokenizer=tokenizer,
-        source=source,
-        display_name=describe_source(source),
-        device=choice.device,
-        head_trained=head_trained,
-        device_message=choice.message,
-        notes=notes,
-    )
+    return model, tokenizer, not any(key in missing for key in HEAD_KEYS)

@@ -137,6 +137,13 @@ def cross_entropy_curve(p_true: float, loss: float, label_name: str) -> go.Figur
     )
 
 
+def diverging_colours(values, limit: float | None = None) -> dict:
+    """A heatmap's colours centred on 0; by default a robust range, the 98th percentile of |values|,
+    because one outlier dimension would otherwise wash out all the others."""
+    limit = limit or float(np.nanpercentile(np.abs(values), 98)) or 1.0
+    return dict(colorscale="RdBu", zmid=0, zmin=-limit, zmax=limit, colorbar=dict(thickness=10))
+
+
 def vector_heatmap(vector, title: str, columns: int = 32, zmax: float | None = None) -> go.Figure:
     """A hidden vector folded into a grid of `columns` so all H numbers fit on screen."""
     v = np.asarray(vector, dtype=np.float64).ravel()
@@ -144,18 +151,12 @@ def vector_heatmap(vector, title: str, columns: int = 32, zmax: float | None = N
     grid = np.full(rows * columns, np.nan)
     grid[: len(v)] = v
     index = np.arange(rows * columns).reshape(rows, columns)
-    # A robust colour range: one outlier dimension would otherwise wash out all the others.
-    limit = zmax or float(np.nanpercentile(np.abs(v), 98)) or 1.0
     heatmap = dict(
         type="heatmap",
         z=grid.reshape(rows, columns),
         customdata=index,
-        colorscale="RdBu",
-        zmid=0,
-        zmin=-limit,
-        zmax=limit,
         hovertemplate="dim %{customdata}: %{z:.4f}<extra></extra>",
-        colorbar=dict(thickness=10),
+        **diverging_colours(v, zmax),
     )
     return _figure(
         [heatmap],
@@ -209,16 +210,11 @@ def embedding_norms(tokens: list[str], roles: list[str], norms: dict[str, np.nda
 def embedding_heatmap(tokens: list[str], matrix: np.ndarray, title: str, dims: int = 48) -> go.Figure:
     """Tokens x the first `dims` dimensions of an embedding matrix."""
     m = np.asarray(matrix)[:, :dims]
-    limit = float(np.abs(m).max()) or 1.0
     heatmap = dict(
         type="heatmap",
         z=m,
         y=[f"{i}: {t}" for i, t in enumerate(tokens)],
-        colorscale="RdBu",
-        zmid=0,
-        zmin=-limit,
-        zmax=limit,
-        colorbar=dict(thickness=10),
+        **diverging_colours(m, float(np.abs(m).max()) or 1.0),  # the full range: every token's row compared
         hovertemplate="%{y}<br>dim %{x}: %{z:.4f}<extra></extra>",
     )
     return _figure(

@@ -4,8 +4,9 @@
     .venv/bin/python scripts/build_nsp_model.py --device cuda --nproc-per-node 4   # every run under torchrun, 4 GPUs
     .venv/bin/python scripts/build_nsp_model.py --device cpu       # the same recipe; many hours on 2 CPU cores
 
---device auto uses a GPU when there is one, for training and evaluation alike. Every step uses the
-project's own code (`python -m explorer train`, explorer.calibration, explorer.delta):
+What it trains (corpora, the sweep's candidates, the refinement and soup settings) is data in
+recipes/minilm_nsp.toml. --device auto uses a GPU when there is one, for training and evaluation
+alike. Every step uses the project's own code (`python -m explorer train`, explorer.calibration, explorer.delta):
 1. sweep: short runs of a few candidate recipes, each scored on the same validation pairs (BERT's
    recipe, documents held out from training); the best recipe wins (`--no-sweep RECIPE` skips it);
 2. final: a longer run of the winning recipe;
@@ -33,6 +34,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -55,62 +57,17 @@ from explorer.nsp import batch_logits, score_pairs  # noqa: E402
 from explorer.sampling import PairSampler  # noqa: E402
 from explorer.training import TrainConfig, pairs_to_batch, split_corpus  # noqa: E402
 
-TRAIN_CORPUS = "sotu+wiki"
-OOD_CORPORA = ("news", "kjv")  # never trained on
-MAX_LENGTH = 128  # BERT's default max_seq_length
+# What the build trains, as data: one recipe file per release (see recipes/).
+RECIPE = tomllib.loads((ROOT / "recipes" / "minilm_nsp.toml").read_text(encoding="utf-8"))
+TRAIN_CORPUS: str = RECIPE["data"]["train_corpus"]
+OOD_CORPORA: tuple[str, ...] = tuple(RECIPE["data"]["ood_corpora"])
+MAX_LENGTH: int = RECIPE["data"]["max_length"]
 EVERYDAY = EVERYDAY_PAIRS
-
-# Candidate recipes for the sweep: what differs between them, on top of COMMON.
-COMMON = [
-    "--corpus",
-    TRAIN_CORPUS,
-    "--max-length",
-    str(MAX_LENGTH),
-    "--freeze-word-embeddings",
-    "--bf16",
-    "auto",
-    "--no-time-limit",
-    "--eval-every",
-    "100",
-]
-CANDIDATES = {
-    "bert-full-lr5e-5": ["--mode", "bert", "--train", "full", "--lr", "5e-5", "--head-lr", "1e-3"],
-    "bert-full-lr1e-4": ["--mode", "bert", "--train", "full", "--lr", "1e-4", "--head-lr", "1e-3"],
-    "sentences-full-lr1e-4": ["--mode", "sentences", "--train", "full", "--lr", "1e-4", "--head-lr", "1e-3"],
-    "bert-top3-lr1e-4": ["--mode", "bert", "--train", "top-3", "--lr", "1e-4", "--head-lr", "1e-3"],
-    # Half of the NotNext B from A's own document (not adjacent): topic alone cannot tell those apart,
-    # so the model has to use coherence. Added after the first build's King James Bible result (52%).
-    "bert-full-lr1e-4-hard50": [
-        "--mode",
-        "bert",
-        "--train",
-        "full",
-        "--lr",
-        "1e-4",
-        "--head-lr",
-        "1e-3",
-        "--hard-negatives",
-        "0.5",
-    ],
-}
-SWEPT = ("bert-full-lr5e-5", "bert-full-lr1e-4", "sentences-full-lr1e-4", "bert-top3-lr1e-4")
-# Step 4: from the calibrated step-3 model, a gentler learning rate; as many steps as 2 CPU cores run
-# in about 80 minutes (batch 32, 1.3 steps/s).
-REFINE = [
-    "--mode",
-    "bert",
-    "--train",
-    "full",
-    "--lr",
-    "3e-5",
-    "--head-lr",
-    "1e-4",
-    "--same-source-negatives",
-    "--eval-every",
-    "500",
-]
-# Step 4c: shares of the second step-4b model tried in the average, scored on the validation pairs.
-SOUP_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+COMMON: list[str] = ["--corpus", TRAIN_CORPUS, "--max-length", str(MAX_LENGTH), *RECIPE["train"]["common"]]
+CANDIDATES: dict[str, list[str]] = RECIPE["sweep"]["candidates"]  # the sweep's recipes, on top of COMMON
+SWEPT: tuple[str, ...] = tuple(RECIPE["sweep"]["swept"])
+REFINE: list[str] = RECIPE["refine"]["args"]
+SOUP_SHARES: tuple[float, ...] = tuple(RECIPE["soup"]["shares"])
 
 
 def refine2_recipe(similar: float, extra: str) -> list[str]:
@@ -393,6 +350,79 @@ def write_check_pairs(out: Path, test_sets: dict[str, Any], n_kjv: int) -> None:
                 fh.write(json.dumps({"a": p.a, "b": p.b, "label": p.label}) + "\n")
 
 
+def held_out_test_sets(test: Corpus, tokenizer, n: int, ood_corpora: list[str]) -> dict[str, Any]:
+    """The test pairs: in-domain with three kinds of NotNext, and each held-out source's own."""
+    return {
+        "test_in_domain": bert_pairs(test, tokenizer, n, seed=12),
+        "test_in_domain_same_source": same_source_pairs(test, tokenizer, n, seed=12),
+        "test_in_domain_similar": same_source_pairs(test, tokenizer, n, seed=12, similar=1.0),
+        # a former out-of-domain source that a refinement trained on keeps its pairs, named seen_ instead of ood_
+        **{
+            f"{'ood' if name in ood_corpora else 'seen'}_{name}": bert_pairs(load_corpus(name), tokenizer, n, seed=13)
+            for name in OOD_CORPORA
+        },
+    }
+
+
+def trained_model(args, work: Path, tokenizer, validation: Corpus, val_pairs, device, results: dict) -> tuple[str, str]:
+    """Stage 1 and the refinements asked for (or the folders given instead): the model folder and its log."""
+    log = "final.jsonl"
+    if args.refined:
+        model_dir = args.refined
+    else:
+        model_dir = args.stage1 or str(stage1(args, work, tokenizer, val_pairs, device, results))
+        results["stage1_model"] = model_dir
+        if args.refine_steps:
+            model_dir, log = (
+                str(refine("refine", REFINE, args.refine_steps, model_dir, args, work, val_pairs, device, results)),
+                "refine.jsonl",
+            )
+    results["refined_model"] = model_dir
+    if not args.refine2_steps:
+        return model_dir, log
+    refined = model_dir
+    recipe = refine2_recipe(args.refine2_similar, args.refine2_extra)
+    model_dir = str(refine("refine2", recipe, args.refine2_steps, refined, args, work, val_pairs, device, results))
+    if args.soup_similar:
+        recipe = refine2_recipe(args.soup_similar, args.refine2_extra)
+        second = refine("refine2b", recipe, args.refine2_steps, refined, args, work, val_pairs, device, results)
+        n = len(val_pairs)
+        val_sets = {
+            "bert": val_pairs,
+            "same_source": same_source_pairs(validation, tokenizer, n, seed=21),
+            "similar": same_source_pairs(validation, tokenizer, n, seed=22, similar=1.0),
+        }
+        model_dir = str(soup(Path(model_dir), second, val_sets, device, results))
+    return model_dir, "refine2.jsonl"
+
+
+def save_shipped_delta(loaded, start_model, out: Path, base: str, results: dict) -> np.ndarray:
+    """Check the frozen parts, move to CPU and save the delta with its reference logits; returns them."""
+    model = loaded.model
+    problem = frozen_problem(model, start_model.model)
+    assert problem is None, f"{problem} The delta would not reproduce this model."
+    model.to("cpu")
+    loaded.device = torch.device("cpu")
+    reference_logits = score_pairs(loaded, [(p.a, p.b) for p in read_pairs(EVERYDAY)])
+    calibrations = [
+        results[k]
+        for k in ("soup_calibration", "refine2_calibration", "refine_calibration", "stage1_calibration")
+        if k in results
+    ]
+    save_delta(
+        model,
+        out,
+        base=base,
+        info={
+            "recipe": results.get("recipe", "stage1 + refinements"),
+            "temperature": calibrations[0]["temperature"] if calibrations else None,
+            "reference_pairs": EVERYDAY.name,
+            "reference_logits": reference_logits.round(6).tolist(),
+        },
+    )
+    return reference_logits
+
+
 def main() -> None:
     args = parse_args()
     work, out = Path(args.work), Path(args.out)
@@ -406,79 +436,19 @@ def main() -> None:
     extra = set(args.refine2_extra.split("+")) if args.refine2_steps and args.refine2_extra else set()
     ood_corpora = [name for name in OOD_CORPORA if name not in extra]
     val_pairs = bert_pairs(validation, tokenizer, args.pairs // 2, seed=11)
-    test_sets = {
-        "test_in_domain": bert_pairs(test, tokenizer, args.pairs, seed=12),
-        "test_in_domain_same_source": same_source_pairs(test, tokenizer, args.pairs, seed=12),
-        "test_in_domain_similar": same_source_pairs(test, tokenizer, args.pairs, seed=12, similar=1.0),
-        # a former out-of-domain source that step 4b trained on keeps its pairs, named seen_ instead of ood_
-        **{
-            f"{'ood' if name in ood_corpora else 'seen'}_{name}": bert_pairs(
-                load_corpus(name), tokenizer, args.pairs, seed=13
-            )
-            for name in OOD_CORPORA
-        },
-    }
+    test_sets = held_out_test_sets(test, tokenizer, args.pairs, ood_corpora)
     print(f"validation docs {len(validation.documents)}, test docs {len(test.documents)}", flush=True)
 
     results: dict = {"train_corpus": TRAIN_CORPUS, "ood_corpora": ood_corpora, "device": args.device, "sweep": {}}
     device = resolve_device(args.device).device  # the same device the training runs pick
-    log = "final.jsonl"
-    if args.refined:
-        model_dir = args.refined
-    else:
-        model_dir = args.stage1 or str(stage1(args, work, tokenizer, val_pairs, device, results))
-        results["stage1_model"] = model_dir
-        if args.refine_steps:
-            model_dir, log = (
-                str(refine("refine", REFINE, args.refine_steps, model_dir, args, work, val_pairs, device, results)),
-                "refine.jsonl",
-            )
-    results["refined_model"] = model_dir
-    if args.refine2_steps:
-        refined = model_dir
-        recipe = refine2_recipe(args.refine2_similar, args.refine2_extra)
-        model_dir, log = (
-            str(refine("refine2", recipe, args.refine2_steps, refined, args, work, val_pairs, device, results)),
-            "refine2.jsonl",
-        )
-        if args.soup_similar:
-            recipe = refine2_recipe(args.soup_similar, args.refine2_extra)
-            second = refine("refine2b", recipe, args.refine2_steps, refined, args, work, val_pairs, device, results)
-            n = len(val_pairs)
-            val_sets = {
-                "bert": val_pairs,
-                "same_source": same_source_pairs(validation, tokenizer, n, seed=21),
-                "similar": same_source_pairs(validation, tokenizer, n, seed=22, similar=1.0),
-            }
-            model_dir = str(soup(Path(model_dir), second, val_sets, device, results))
+    model_dir, log = trained_model(args, work, tokenizer, validation, val_pairs, device, results)
     loaded = load_model(model_dir, str(device))
     results["training_log"] = str(work / log)
 
-    model = loaded.model
-    problem = frozen_problem(model, start_model.model)
-    assert problem is None, f"{problem} The delta would not reproduce this model."
-    model.to("cpu")
-    loaded.device = torch.device("cpu")
-    everyday = read_pairs(EVERYDAY)
-    reference_logits = score_pairs(loaded, [(p.a, p.b) for p in everyday])
-    calibrations = [
-        results[k]
-        for k in ("soup_calibration", "refine2_calibration", "refine_calibration", "stage1_calibration")
-        if k in results
-    ]
-    save_delta(
-        model,
-        out,
-        base=args.base,
-        info={
-            "recipe": results.get("recipe", "stage1 + refinements"),
-            "temperature": calibrations[0]["temperature"] if calibrations else None,
-            "reference_pairs": EVERYDAY.name,
-            "reference_logits": reference_logits.round(6).tolist(),
-        },
-    )
-    evaluate_test_sets(model, tokenizer, test_sets, ood_corpora, results)
-    results["everyday"] = summary(report_from_logits(reference_logits, np.array([p.label for p in everyday])))
+    reference_logits = save_shipped_delta(loaded, start_model, out, args.base, results)
+    evaluate_test_sets(loaded.model, tokenizer, test_sets, ood_corpora, results)
+    everyday_labels = np.array([p.label for p in read_pairs(EVERYDAY)])
+    results["everyday"] = summary(report_from_logits(reference_logits, everyday_labels))
     results["total_seconds"] = time.perf_counter() - t0
     write_check_pairs(out, test_sets, len(val_pairs))
     save_results(out, results)

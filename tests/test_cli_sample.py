@@ -74,7 +74,7 @@ def test_sample_from_a_named_corpus_equals_the_library():
 
 
 def test_similar_negatives_from_the_command_line(tmp_path):
-    from explorer.corpus import corpus_from_path
+    from explorer.corpus_text import corpus_from_path
     from explorer.sampling import similar_documents
 
     themes = [

@@ -3,16 +3,16 @@
 import pytest
 
 from explorer import corpus as corpus_module
+from explorer import corpus_text as corpus_text_module
 from explorer.corpus import (
     CORPORA,
     Corpus,
     CorpusError,
-    corpus_from_bytes,
-    corpus_from_text,
     load_corpus,
     load_default_corpus,
     split_by_document,
 )
+from explorer.corpus_text import corpus_from_bytes, corpus_from_text
 
 BERT_TEXT = (
     "The bakery opens at seven.\nFresh bread is ready by eight.\nPeople queue outside.\n\n"
@@ -99,7 +99,7 @@ def test_bad_files_give_a_clear_corpus_error(data, message):
 
 
 def test_too_large_file_is_refused(monkeypatch):
-    monkeypatch.setattr(corpus_module, "MAX_CORPUS_BYTES", 100)
+    monkeypatch.setattr(corpus_text_module, "MAX_CORPUS_BYTES", 100)
     with pytest.raises(CorpusError, match="limit"):
         corpus_from_bytes(BERT_TEXT.encode() * 10, "big.txt")
 

@@ -13,7 +13,8 @@ from fuzz_settings import budget
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from explorer.corpus import MIN_DOCUMENTS, Corpus, CorpusError, corpus_from_bytes, corpus_from_text
+from explorer.corpus import MIN_DOCUMENTS, Corpus, CorpusError
+from explorer.corpus_text import corpus_from_bytes, corpus_from_text
 from explorer.sampling import MODES, PairSampler, SamplingError
 
 # Words from several scripts, with punctuation, digits, emoji and invisible characters between them.

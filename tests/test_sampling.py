@@ -301,9 +301,9 @@ def test_similar_documents_are_the_ones_sharing_words():
 
 @pytest.mark.parametrize("mode", ["bert", "sentences"])
 def test_similar_negatives_take_b_from_a_document_like_a(tokenizer, mode, monkeypatch):
-    import explorer.sampling
+    import explorer.sampling.similar
 
-    monkeypatch.setattr(explorer.sampling, "SIMILAR_NEIGHBOURS", 1)  # the single nearest: the theme's twin
+    monkeypatch.setattr(explorer.sampling.similar, "SIMILAR_NEIGHBOURS", 1)  # the single nearest: the theme's twin
     pairs = PairSampler(
         _themes_corpus(), tokenizer, mode=mode, max_length=32, seed=4, similar_negatives=1.0
     ).sample_many(600)

@@ -363,7 +363,7 @@ def test_the_train_command_passes_similar_negatives_to_the_sampler():
         config.similar_negatives == 0.5 and train_command.config_from_args(parser.parse_args([])).similar_negatives == 0
     )
     sampler = make_sampler(topic_corpus(6), load_model("bundled:minilm-untrained", "cpu").tokenizer, config, seed=0)
-    assert sampler.similar_negatives == 0.5 and sampler._similar is not None
+    assert sampler.similar_negatives == 0.5 and sampler.negatives.similar is not None
     with pytest.raises(ValueError, match="Similar negatives"):
         train_command.config_from_args(parser.parse_args(["--similar-negatives", "2"]))
 

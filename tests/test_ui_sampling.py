@@ -117,7 +117,7 @@ def test_bad_corpus_shows_an_error_and_keeps_the_previous_one(page, data, messag
 def test_a_corpus_switch_drops_the_pair_of_the_old_corpus(page):
     page.button(key="sample_button").click().run()
     page.button(key="sample_perturb_swap").click().run()
-    assert page.session_state["sample_current"]["doc_a"] is not None
+    assert page.session_state["sample_current"].doc_a is not None
     page.radio(key="sample_corpus_choice").set_value("wiki").run()
     assert not page.exception
     assert page.session_state["sample_current"] is None and page.session_state["sample_perturbation"] is None
@@ -178,7 +178,7 @@ def test_every_packaged_corpus_samples_a_pair_in_the_page(page, name):
     corpus = load_corpus(name)
     current = page.session_state["sample_current"]
     assert page.session_state["sample_corpus_fingerprint"] == corpus.fingerprint
-    assert any(current["a"].split()[0] in sentence for sentence in corpus.documents[current["doc_a"]])
+    assert any(current.a.split()[0] in sentence for sentence in corpus.documents[current.doc_a])
 
 
 def test_similar_subject_negatives_take_b_from_a_neighbouring_document(page):
@@ -193,4 +193,4 @@ def test_similar_subject_negatives_take_b_from_a_neighbouring_document(page):
         page.button(key="sample_button").click().run()
         assert not page.exception and not page.error
         current = page.session_state["sample_current"]
-        assert current["label"] == 1 and current["doc_b"] in near[current["doc_a"]]
+        assert current.label == 1 and current.doc_b in near[current.doc_a]

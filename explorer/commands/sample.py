@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 from explorer.cli import CommandError
-from explorer.corpus import CORPORA, CorpusError, corpus_from_path, known_corpus_name, load_named_corpus
-from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
+from explorer.corpus import CORPORA, CorpusError, known_corpus_name, load_named_corpus
+from explorer.corpus_text import corpus_from_path
+from explorer.encoding import DEFAULT_MAX_LENGTH
 from explorer.labels import LABEL_NAMES
-from explorer.sampling import MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
+from explorer.sampling import MODE_DESCRIPTIONS, MODES, SHORT_SEQ_PROB, PairSampler, SamplingError
+from explorer.sampling.recipe import RECIPE_SETTINGS, recipe_problem
 
 MAX_PAIRS = 100_000  # more is a typo (or a job for a script), not a page of pairs to print
 
@@ -23,7 +25,12 @@ def add_arguments(parser) -> None:
         help=f"a corpus name ({', '.join(CORPORA)}, or several joined with +) or a plain-text "
         "file (BERT format or paragraphs); default: State of the Union",
     )
-    parser.add_argument("--mode", choices=MODES, default="bert")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="bert",
+        help="; ".join(f"{name}: {label}" for name, label in MODE_DESCRIPTIONS.items()),
+    )
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="max sequence length in tokens")
     parser.add_argument("--not-next-share", type=float, default=0.5, help="share of NotNext (or swapped) pairs")
     parser.add_argument("--short-seq-prob", type=float, default=SHORT_SEQ_PROB)
@@ -53,35 +60,22 @@ def _corpus(choice: str | None):
     return corpus_from_path(choice)
 
 
-def _check(args) -> None:
+def _checked_recipe(args) -> dict:
+    """The sampling settings given, as PairSampler's arguments, once they are in range."""
     if not 0 <= args.n <= MAX_PAIRS:
         raise CommandError(f"--n must be from 0 to {MAX_PAIRS:,}")
-    if not 0.0 <= args.not_next_share <= 1.0:
-        raise CommandError("--not-next-share must lie between 0 and 1")
-    if not 0.0 <= args.short_seq_prob <= 1.0:
-        raise CommandError("--short-seq-prob must lie between 0 and 1")
-    if not 0.0 <= args.similar_negatives <= 1.0:
-        raise CommandError("--similar-negatives must lie between 0 and 1")
-    if not MIN_MAX_LENGTH <= args.max_length <= 512:
-        raise CommandError(f"--max-length must lie between {MIN_MAX_LENGTH} and 512")
+    recipe = {name: getattr(args, name) for name in RECIPE_SETTINGS}
+    problem = recipe_problem(**recipe, spell=lambda name: "--" + name.replace("_", "-"))  # the flag's spelling
+    if problem:
+        raise CommandError(problem)
+    return recipe
 
 
 def run(args) -> int:
-    _check(args)
+    recipe = _checked_recipe(args)
     try:
         corpus = _corpus(args.corpus)
-        sampler = PairSampler(
-            corpus,
-            _tokenizer(),
-            mode=args.mode,
-            max_length=args.max_length,
-            not_next_share=args.not_next_share,
-            hard_negatives=args.hard_negatives,
-            similar_negatives=args.similar_negatives,
-            short_seq_prob=args.short_seq_prob,
-            seed=args.seed,
-        )
-        pairs = sampler.sample_many(args.n)
+        pairs = PairSampler(corpus, _tokenizer(), seed=args.seed, **recipe).sample_many(args.n)
     except (CorpusError, SamplingError) as err:
         raise CommandError(str(err)) from err
     for pair in pairs:

@@ -12,7 +12,7 @@ from typing import Any
 
 from explorer.corpus import known_corpus_name
 from explorer.device import DEVICE_NAMES
-from explorer.encoding import MIN_MAX_LENGTH
+from explorer.encoding import MAX_POSITIONS, MIN_MAX_LENGTH
 from explorer.models import BUNDLED_UNTRAINED
 from explorer.sampling import MODE_DESCRIPTIONS, MODES
 from explorer.settings import range_problems, setting
@@ -29,7 +29,6 @@ BF16_CHOICES = ("auto", "on", "off")
 MAX_STEPS = 100_000
 MAX_BATCH = 1024
 MAX_LR = 1.0  # anything above this makes AdamW diverge at once on BERT; it is a typo, not a setting
-MAX_POSITIONS = 512  # BERT's position embeddings
 MAX_SCRATCH_LAYERS = 12
 HEAD_SIZE = 64  # BERT's attention head size: about one head per 64 hidden dimensions
 

@@ -53,6 +53,14 @@ def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
     )
 
 
+def _eval_curve(fig: go.Figure, c: dict[str, list[Any]], series: str, name: str, color: str, **extra: Any) -> None:
+    """One value per evaluation, drawn as a line with a marker at each evaluation."""
+    fig.add_scatter(
+        x=c["eval_step"], y=c[series], name=name, mode="lines+markers", line=dict(color=color, width=2),
+        marker=dict(size=7), **extra,
+    )  # fmt: skip
+
+
 def loss_figure(
     log: list[Event], total_steps: int | None = None, window: int = AVERAGE_WINDOW, height: int = 340
 ) -> go.Figure:
@@ -83,14 +91,7 @@ def loss_figure(
         mode="lines",
         line=dict(color=AVERAGE_COLOR, width=2),
     )
-    fig.add_scatter(
-        x=c["eval_step"],
-        y=c["heldout_loss"],
-        name="held-out NSP loss",
-        mode="lines+markers",
-        line=dict(color=HELDOUT_COLOR, width=2),
-        marker=dict(size=7),
-    )
+    _eval_curve(fig, c, "heldout_loss", "held-out NSP loss", HELDOUT_COLOR)
     fig.add_hline(
         y=chance,
         line_dash="dash",
@@ -108,15 +109,10 @@ def accuracy_figure(log: list[Event], total_steps: int | None = None, height: in
     """Held-out NSP accuracy at each evaluation, with the 50% a coin would get."""
     c = curves(log)
     fig = go.Figure()
-    fig.add_scatter(
-        x=c["eval_step"],
-        y=c["accuracy"],
-        name="held-out accuracy",
-        mode="lines+markers",
-        line=dict(color=ACCURACY_COLOR, width=2),
-        marker=dict(size=7),
+    _eval_curve(
+        fig, c, "accuracy", "held-out accuracy", ACCURACY_COLOR,
         hovertemplate="step %{x}<br>accuracy %{y:.1%}<extra></extra>",
-    )
+    )  # fmt: skip
     fig.add_hline(
         y=0.5, line_dash="dash", line_color="#6b7280", annotation_text="chance: 50%", annotation_position="bottom right"
     )

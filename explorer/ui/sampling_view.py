@@ -11,13 +11,15 @@ from typing import Any
 
 import streamlit as st
 
-from explorer.corpus import CORPORA, DEFAULT_CORPUS, Corpus, CorpusError, corpus_from_bytes, load_corpus
+from explorer.corpus import CORPORA, DEFAULT_CORPUS, Corpus, CorpusError, load_corpus
+from explorer.corpus_text import corpus_from_bytes
 from explorer.encoding import PairInputError
 from explorer.examples import load_examples
 from explorer.labels import CHANCE_LOSS, LABEL_NAMES, binary_entropy
-from explorer.nsp import score_pair
+from explorer.nsp import NspResult, score_pair
 from explorer.perturb import PERTURBATIONS, effect
-from explorer.sampling import MODE_DESCRIPTIONS, MODES, SOP_RATIONALE, PairSampler, SamplingError
+from explorer.sampling import MODE_DESCRIPTIONS, MODES, PAIR_MODES, PairSampler, SamplingError
+from explorer.sampling.shown import ShownPair
 from explorer.ui.safe import escape_markdown
 
 UPLOAD_CHOICE = "Upload a .txt file"
@@ -32,7 +34,7 @@ CORPUS_LABELS = {
 def _state():
     ss = st.session_state
     ss.setdefault("sample_score", {"rounds": 0, "student": 0, "model": 0})
-    ss.setdefault("sample_current", None)  # the pair on screen: a dict (see _current_from_pair)
+    ss.setdefault("sample_current", None)  # the pair on screen: a ShownPair
     ss.setdefault("sample_guess", None)
     ss.setdefault("sample_uploaded", None)  # the last upload that worked: a Corpus
     ss.setdefault("sample_upload_seen", None)  # file id of the last upload parsed, to parse each file once
@@ -110,13 +112,13 @@ def _recipe() -> tuple[str, float, str, int]:
         key="sample_mode",
         format_func=lambda m: MODE_DESCRIPTIONS[m],
     )
-    share_name = "swapped" if mode == "sop" else "NotNext"
-    q = right.slider(f"{share_name} share q", 0.0, 1.0, 0.5, 0.05, key="sample_not_next_share")
+    pair_mode = PAIR_MODES[mode]
+    q = right.slider(f"{pair_mode.negative_name} share q", 0.0, 1.0, 0.5, 0.05, key="sample_not_next_share")
     negatives = right.radio(
         "NotNext B comes from",
         list(NEGATIVES),
         key="sample_negatives",
-        disabled=mode == "sop",
+        disabled=not pair_mode.draws_negatives,
         help="BERT takes B from any other document. A document on a similar subject (one of the 10 that share "
         "the most words with A's, by TF-IDF) or A's own document make NotNext pairs that a change of topic "
         "cannot give away.",
@@ -129,8 +131,8 @@ def _recipe() -> tuple[str, float, str, int]:
         "A model that ignores the sentences and always predicts the label shares can reach a loss of H(q) nats; "
         "at q = 0.5 that is ln 2. A loss below H(q) means the model learned something about the pair."
     )
-    if mode == "sop":
-        st.info(SOP_RATIONALE)
+    if pair_mode.rationale:
+        st.info(pair_mode.rationale)
     return mode, q, negatives, int(seed)
 
 
@@ -146,21 +148,7 @@ def _sampler(corpus: Corpus, tokenizer, mode: str, q: float, negatives: str, see
     return ss["sample_sampler"]
 
 
-def _current_from_pair(pair, corpus: Corpus) -> dict:
-    return {
-        "a": pair.a,
-        "b": pair.b,
-        "label": pair.label,
-        "doc_a": pair.doc_a,
-        "doc_b": pair.doc_b,
-        "source": f"{corpus.title(pair.doc_a)} → {corpus.title(pair.doc_b)}",
-        "note": "",
-        "tokens": (len(pair.a_ids), len(pair.b_ids)),
-        "mode": pair.mode,
-    }
-
-
-def _new_current(current: dict | None) -> None:
+def _new_current(current: ShownPair | None) -> None:
     ss = st.session_state
     ss["sample_current"] = current
     ss["sample_guess"] = None
@@ -191,59 +179,69 @@ def _open_in_explorer(a: str, b: str, label: int) -> None:
 
 
 def _pair_panel(get_model, corpus: Corpus, max_length: int) -> None:
-    ss = st.session_state
-    current = ss["sample_current"]
+    current: ShownPair | None = st.session_state["sample_current"]
     if current is None:
         st.info("Press “Sample a pair” or pick a classroom example.")
         return
-    left, right = st.columns(2)
-    with left:
-        _show_text("Sentence A", current["a"])
-    with right:
-        _show_text("Sentence B", current["b"])
-    if current.get("tokens"):
-        source = escape_markdown(current["source"])  # document titles come from the corpus file
-        st.caption(f"{current['tokens'][0]} + {current['tokens'][1]} WordPiece tokens · {source}")
+    _show_pair(current)
     loaded = get_model()
     try:
-        result = score_pair(loaded, current["a"], current["b"], label=current["label"], max_length=max_length)
+        result = score_pair(loaded, current.a, current.b, label=current.label, max_length=max_length)
     except PairInputError as err:
         st.error(str(err))
         return
-    truth_name = "swapped" if current.get("mode") == "sop" and current["label"] else LABEL_NAMES[current["label"]]
-    if ss["sample_guess"] is None:
-        st.write("Does B follow A? Guess before you look:")
-        cols = st.columns(2)
-        for col, label in zip(cols, (0, 1)):
-            col.button(
-                f"{LABEL_NAMES[label]}",
-                key=f"sample_guess_{label}",
-                on_click=_record_guess,
-                args=(label, current["label"], result.predicted),
-                width="stretch",
-            )
+    if st.session_state["sample_guess"] is None:
+        _guess_buttons(current, result.predicted)
     else:
-        right_guess = ss["sample_guess"] == current["label"]
-        (st.success if right_guess else st.warning)(
-            f"Truth: {LABEL_NAMES[current['label']]} ({truth_name}). You said {LABEL_NAMES[ss['sample_guess']]}."
-        )
-        metric_cols = st.columns(4)
-        metric_cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
-        metric_cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
-        metric_cols[2].metric(f"CE for {LABEL_NAMES[current['label']]}", f"{result.loss:.4f}")
-        metric_cols[3].metric("Model says", LABEL_NAMES[result.predicted])
-        if not loaded.head_trained:
-            st.caption("This model's NSP head is untrained, so its probabilities stay near 50/50.")
-        if current.get("note"):
-            st.caption(f"Why: {current['note']}")
+        _truth_and_scores(current, result, loaded.head_trained)
     st.button(
         "Open in explorer",
         key="sample_open",
         on_click=_open_in_explorer,
-        args=(current["a"], current["b"], current["label"]),
+        args=(current.a, current.b, current.label),
         help="Copy this pair and its true label into the Explorer tab.",
     )
     _perturbations(loaded, corpus, current, max_length)
+
+
+def _show_pair(current: ShownPair) -> None:
+    left, right = st.columns(2)
+    with left:
+        _show_text("Sentence A", current.a)
+    with right:
+        _show_text("Sentence B", current.b)
+    if current.tokens:
+        source = escape_markdown(current.source)  # document titles come from the corpus file
+        st.caption(f"{current.tokens[0]} + {current.tokens[1]} WordPiece tokens · {source}")
+
+
+def _guess_buttons(current: ShownPair, predicted: int) -> None:
+    st.write("Does B follow A? Guess before you look:")
+    cols = st.columns(2)
+    for col, label in zip(cols, (0, 1)):
+        col.button(
+            f"{LABEL_NAMES[label]}",
+            key=f"sample_guess_{label}",
+            on_click=_record_guess,
+            args=(label, current.label, predicted),
+            width="stretch",
+        )
+
+
+def _truth_and_scores(current: ShownPair, result: NspResult, head_trained: bool) -> None:
+    guess = st.session_state["sample_guess"]
+    (st.success if guess == current.label else st.warning)(
+        f"Truth: {LABEL_NAMES[current.label]} ({current.truth_name}). You said {LABEL_NAMES[guess]}."
+    )
+    metric_cols = st.columns(4)
+    metric_cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
+    metric_cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
+    metric_cols[2].metric(f"CE for {LABEL_NAMES[current.label]}", f"{result.loss:.4f}")
+    metric_cols[3].metric("Model says", LABEL_NAMES[result.predicted])
+    if not head_trained:
+        st.caption("This model's NSP head is untrained, so its probabilities stay near 50/50.")
+    if current.note:
+        st.caption(f"Why: {current.note}")
 
 
 def _score_board() -> None:
@@ -257,7 +255,7 @@ def _score_board() -> None:
 # --- perturbations -----------------------------------------------------------------------------
 
 
-def _perturbations(loaded, corpus: Corpus, current: dict, max_length: int) -> None:
+def _perturbations(loaded, corpus: Corpus, current: ShownPair, max_length: int) -> None:
     ss = st.session_state
     st.markdown("**Perturb the pair** and watch p(IsNext)")
     cols = st.columns(len(PERTURBATIONS))
@@ -267,17 +265,17 @@ def _perturbations(loaded, corpus: Corpus, current: dict, max_length: int) -> No
     kind = ss["sample_perturbation"]
     if kind is None:
         return
-    seed = zlib.crc32((current["a"] + "\n" + current["b"]).encode())  # the same pair, the same perturbation
+    seed = zlib.crc32((current.a + "\n" + current.b).encode())  # the same pair, the same perturbation
     try:
-        shown = effect(loaded, kind, current["a"], current["b"], corpus, current["doc_a"], seed, max_length)
+        shown = effect(loaded, kind, current.a, current.b, corpus, current.doc_a, seed, max_length)
     except (PairInputError, ValueError) as err:
         st.error(str(err))
         return
     before, after = st.columns(2)
     with before:
         st.metric("Before: p(IsNext)", f"{shown.before:.4f}")
-        _show_text("A", current["a"])
-        _show_text("B", current["b"])
+        _show_text("A", current.a)
+        _show_text("B", current.b)
     with after:
         st.metric(f"After “{PERTURBATIONS[kind]}”: p(IsNext)", f"{shown.after:.4f}", delta=f"{shown.change:+.4f}")
         _show_text("A", shown.perturbed.a)
@@ -298,19 +296,7 @@ def _classroom_examples() -> None:
         chosen = examples[index]
 
         def use() -> None:
-            _new_current(
-                {
-                    "a": chosen.a,
-                    "b": chosen.b,
-                    "label": chosen.label,
-                    "doc_a": None,
-                    "doc_b": None,
-                    "source": f"classroom example {chosen.id}",
-                    "note": chosen.note,
-                    "tokens": None,
-                    "mode": "sentences",
-                }
-            )
+            _new_current(ShownPair.example(chosen))
 
         st.button("Use this example", key="sample_use_example", on_click=use)
 
@@ -336,7 +322,7 @@ def render(get_model, max_length: int) -> None:
         except SamplingError as err:
             st.error(escape_markdown(str(err)))  # the message may name the corpus
         else:
-            _new_current(_current_from_pair(pair, corpus))
+            _new_current(ShownPair.sampled(pair, corpus))
     _classroom_examples()
     _pair_panel(get_model, corpus, max_length)
     _score_board()

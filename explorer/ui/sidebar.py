@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
-from explorer.encoding import DEFAULT_MAX_LENGTH, MIN_MAX_LENGTH
+from explorer.encoding import DEFAULT_MAX_LENGTH, MAX_POSITIONS, MIN_MAX_LENGTH
+from explorer.model_paths import REFUSED_MESSAGE, page_may_open
 from explorer.models import (
     BUNDLED_SOURCES,
     BUNDLED_TRAINED,
     DEFAULT_SOURCE,
     LoadedModel,
     ModelLoadError,
-    checkpoints_dir,
     model_card_summary,
 )
 from explorer.ui.resources import cached_model
@@ -46,20 +44,6 @@ def _model_options() -> dict[str, str]:
     return options
 
 
-def _allowed_from_page(source: str) -> bool:
-    """On a shared classroom server (NSP_EXPLORER_MODEL_PATHS=checkpoints) visitors may not open
-    arbitrary server folders: only hub ids and models trained on this server."""
-    if os.environ.get("NSP_EXPLORER_MODEL_PATHS", "any").strip().lower() != "checkpoints":
-        return True
-    try:
-        path = Path(source).expanduser()
-    except RuntimeError:  # "~name" of an unknown user: not a folder this server may open
-        return False
-    if not path.exists() and not source.startswith((".", "/", "~")):
-        return True  # a hub id
-    return path.resolve().is_relative_to(checkpoints_dir().resolve())
-
-
 def _load(source: str, device: str) -> LoadedModel | None:
     try:
         return cached_model(source, device)
@@ -88,13 +72,13 @@ def render_sidebar() -> Settings:
         max_length = st.slider(
             "Max sequence length (tokens)",
             MIN_MAX_LENGTH,
-            512,
+            MAX_POSITIONS,
             DEFAULT_MAX_LENGTH,
             key="max_length",
             help="[CLS] A [SEP] B [SEP] is cut to this many tokens, trimming the longer sentence first.",
         )
-        if source and not _allowed_from_page(source):
-            st.error("This server loads only Hugging Face ids and models trained on it, not other folders.")
+        if source and not page_may_open(source):
+            st.error(REFUSED_MESSAGE)
             source = ""
         loaded = _load(source, device) if source else None
         if loaded is None:
