@@ -3,7 +3,7 @@
 import pytest
 from test_training import tiny_config, topic_corpus
 
-from explorer.training import EvalEvent, PlanEvent, StepEvent, TrainConfigError, Trainer
+from explorer.training import EvalEvent, PlanEvent, StepEvent, Trainer
 from explorer.training.config import PRESETS
 from explorer.training.events import planned_steps
 from explorer.training.time_fit import MIN_STEPS, SAFETY, eval_due, evals_in_run, plan_for_time
@@ -92,9 +92,12 @@ def test_a_run_that_slows_down_halfway_is_replanned_and_still_ends_within_the_li
     assert [e for e in events if isinstance(e, StepEvent)][-1].elapsed <= 20.0
 
 
-def test_fitting_needs_a_time_limit_and_the_quick_demo_fits():
-    with pytest.raises(TrainConfigError, match="time limit"):
-        tiny_config(fit_to_time=True, max_seconds=None).validate()
+def test_without_a_time_limit_fitting_changes_nothing_and_the_quick_demo_fits(monkeypatch):
+    config = tiny_config(steps=12, eval_every=6, fit_to_time=True, max_seconds=None).validate()
+    trainer = Trainer(config, corpus=topic_corpus())
+    events = list(trainer.run())
+    assert not plans(events) and trainer.step == 12 and planned_steps(events) == 12
+    assert [e.step for e in events if isinstance(e, EvalEvent)] == [0, 6, 12]
     demo = PRESETS["quick demo"]
     assert demo.fit_to_time and demo.max_seconds == 60.0
     assert not PRESETS["longer run"].fit_to_time

@@ -129,7 +129,7 @@ class TrainConfig:
     )
     fit_to_time: bool = setting(
         False, "Fit to the time limit",
-        help="time the first steps, then lay the schedule and evaluations over the steps the time limit allows",
+        help="with a time limit: time the steps, and lay the schedule and evaluations over the steps that fit",
     )  # fmt: skip
     hard_negatives: bool | float = setting(
         False, "Hard negatives", low=0, high=1, group="advanced",
@@ -230,8 +230,6 @@ def _rule_problems(config: TrainConfig) -> list[str]:
             out.append("A model from scratch must learn its word embeddings: do not freeze them.")
     elif config.mlm_too:
         out.append("MLM + NSP training is only offered for a tiny BERT from scratch (train: scratch).")
-    if config.fit_to_time and config.max_seconds is None:
-        out.append("Fitting the run to the time limit needs a time limit (max_seconds).")
     if config.extra_corpus and not known_corpus_name(config.extra_corpus):
         out.append(f"Extra training corpus {config.extra_corpus!r} is not a known corpus name (e.g. kjv, or sotu+kjv).")
     return out
