@@ -10,6 +10,7 @@ the same halves and the same pairs.
 from __future__ import annotations
 
 import functools
+import itertools
 import zlib
 from dataclasses import asdict, dataclass
 
@@ -85,12 +86,23 @@ def _next_positions(corpus: Corpus, exclude: frozenset[str]) -> list[tuple[int, 
     ]
 
 
-def _random_b(corpus: Corpus, doc: int, rng: np.random.Generator, exclude: frozenset[str]) -> str | None:
-    """A sentence of another document that does not also occur in document `doc` (else it could be the next)."""
-    own = set(corpus.documents[doc])
+def _followers(corpus: Corpus) -> dict[str, set[str]]:
+    """Every sentence that follows a given sentence text anywhere in the corpus (a chatbot line recurs)."""
+    follows: dict[str, set[str]] = {}
+    for doc in corpus.documents:
+        for a, b in itertools.pairwise(doc):
+            follows.setdefault(a, set()).add(b)
+    return follows
+
+
+def _random_b(
+    corpus: Corpus, doc: int, rng: np.random.Generator, exclude: frozenset[str], not_next: set[str]
+) -> str | None:
+    """A sentence of another document, neither in document `doc` nor in `not_next` (else it could be the next)."""
+    banned = set(corpus.documents[doc]) | not_next
     for _ in range(MAX_NOT_NEXT_TRIES):
         other = int(rng.integers(len(corpus.documents)))
-        candidates = [s for s in corpus.documents[other] if _usable(s, exclude) and s not in own]
+        candidates = [s for s in corpus.documents[other] if _usable(s, exclude) and s not in banned]
         if other != doc and candidates:
             return candidates[int(rng.integers(len(candidates)))]
     return None
@@ -104,16 +116,20 @@ def build_pairs(
     check_not_training([corpus.name])
     rng = np.random.default_rng(_source_seed(seed + 1, corpus.name))
     positions = _next_positions(corpus, exclude)
-    order = rng.permutation(len(positions))
+    follows = _followers(corpus)
     pairs: list[OodPair] = []
-    for i in order:
+    used: set[str] = set()
+    for i in rng.permutation(len(positions)):
         if len(pairs) == n:
             break
         d, j = positions[int(i)]
         doc = corpus.documents[d]
+        if doc[j] in used:
+            continue
         label = IS_NEXT if len(pairs) % 2 == 0 else NOT_NEXT
-        b = doc[j + 1] if label == IS_NEXT else _random_b(corpus, d, rng, exclude)
+        b = doc[j + 1] if label == IS_NEXT else _random_b(corpus, d, rng, exclude, follows[doc[j]])
         if b is not None:
+            used.add(doc[j])
             pairs.append(OodPair(doc[j], b, label, corpus.name, corpus.title(d)))
     return pairs
 
