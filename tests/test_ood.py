@@ -99,6 +99,12 @@ def test_the_command_rejects_bad_numbers_with_exit_code_2(capsys):
         main(["ood", "--half", "train"])
 
 
+def test_the_command_prints_a_table_per_model(capsys):
+    assert main(["ood", "--pairs", "2", "--half", "validation"]) == 0
+    out = capsys.readouterr().out
+    assert "bundled:minilm-nsp (shipped)" in out and all(name in out for name in OOD_SOURCES)
+
+
 def test_the_command_reports_each_source_and_the_baseline(capsys):
     assert main(["ood", "--pairs", "4", "--half", "validation", "--model", "bundled:minilm-untrained", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
