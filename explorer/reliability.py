@@ -2,8 +2,9 @@
 
 Measured, not guessed: the out-of-domain benchmark's VALIDATION halves (explorer/ood.py) are scored by
 the shipped model and its answers grouped by confidence (the probability of the predicted label, in the
-bins of evaluate.py's reliability table). A bin whose answers were right less often than NOT_SURE_BELOW
-is a "not sure" band, and the Explorer shows the measured accuracy next to p(IsNext) there.
+bins of evaluate.py's reliability table). A bin whose answers were not measurably better than a coin
+flip (the 95% Wilson interval of its accuracy reaches down to 50%) is a "not sure" band, and the
+Explorer shows the measured accuracy next to p(IsNext) there.
 Lexical signals of unfamiliar input (rare words, WordPiece splits, word frequency in the training text)
 were tried on the same pairs and did not predict being wrong, so the note depends on confidence alone.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +26,21 @@ from explorer.ood import DEFAULT_SEED, OodPair, evaluate_benchmark
 
 RELIABILITY_PATH = Path(__file__).resolve().parent / "data" / "ood_reliability.json"
 N_BINS = 10  # bins of width 0.1; a top-label confidence is at least 0.5, so five of them are used
-# A band is "not sure" when its answers were right less often than this: within 15 points of a coin flip.
-NOT_SURE_BELOW = 0.65
+COIN_FLIP = 0.5
+Z_95 = 1.959964  # two-sided 95% normal quantile
 MIN_BIN_PAIRS = 30  # fewer validation pairs say too little to print a percentage
+
+
+def wilson_low(accuracy: float, n: int, z: float = Z_95) -> float:
+    """Lower end of the Wilson score interval for a share `accuracy` of n trials."""
+    centre = accuracy + z * z / (2 * n)
+    spread = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
+
+
+def not_sure(accuracy: float, count: int) -> bool:
+    """Enough pairs, and their answers not measurably better than a coin flip."""
+    return count >= MIN_BIN_PAIRS and wilson_low(accuracy, count) <= COIN_FLIP
 
 
 def reliability_table(loaded: LoadedModel, pairs_by_source: dict[str, list[OodPair]], seed: int = DEFAULT_SEED) -> dict:
@@ -34,7 +48,10 @@ def reliability_table(loaded: LoadedModel, pairs_by_source: dict[str, list[OodPa
     result = evaluate_benchmark(loaded, pairs_by_source)
     labels = np.array([p.label for pairs in pairs_by_source.values() for p in pairs], dtype=np.int64)
     report = report_from_logits(result.logits, labels, n_bins=N_BINS)
-    bins = [{**vars(b), "not_sure": b.count >= MIN_BIN_PAIRS and b.accuracy < NOT_SURE_BELOW} for b in report.bins]
+    bins = [
+        {**vars(b), "accuracy_low_95": wilson_low(b.accuracy, b.count), "not_sure": not_sure(b.accuracy, b.count)}
+        for b in report.bins
+    ]
     return {
         "model": loaded.source,
         "half": "validation",
@@ -43,7 +60,7 @@ def reliability_table(loaded: LoadedModel, pairs_by_source: dict[str, list[OodPa
         "n": report.n,
         "accuracy": report.accuracy,
         "ece": report.ece,
-        "not_sure_below": NOT_SURE_BELOW,
+        "not_sure_rule": "95% Wilson interval of the bin's accuracy reaches 50%",
         "bins": bins,
     }
 
@@ -80,6 +97,6 @@ def confidence_note(loaded: LoadedModel, probabilities: np.ndarray, table: dict 
     return (
         f"Not sure: on single sentences from styles this model was not trained on ({styles}; "
         f"{table['n']:,} validation pairs), answers with a confidence from {found['low']:.1f} to {found['high']:.1f} "
-        f"were right only {found['accuracy']:.0%} of the time ({found['count']} pairs). "
-        "Treat this p(IsNext) as a guess."
+        f"were right only {found['accuracy']:.0%} of the time ({found['count']} pairs): not measurably better "
+        "than a coin flip. Treat this p(IsNext) as a guess."
     )

@@ -31,7 +31,11 @@ def main() -> None:
     args.out.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
     for b in table["bins"]:
         flag = "  <- not sure" if b["not_sure"] else ""
-        print(f"{b['low']:.1f}-{b['high']:.1f}: {b['count']:4d} pairs, right {b['accuracy']:.1%}{flag}")
+        low = b["accuracy_low_95"]
+        print(
+            f"{b['low']:.1f}-{b['high']:.1f}: {b['count']:4d} pairs, "
+            f"right {b['accuracy']:.1%} (95% from {low:.1%}){flag}"
+        )
 
 
 if __name__ == "__main__":

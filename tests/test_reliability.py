@@ -9,7 +9,7 @@ from explorer.evaluate import report_from_logits
 from explorer.models import BUNDLED_TRAINED, load_model
 from explorer.nsp import score_pair
 from explorer.ood import benchmark_pairs
-from explorer.reliability import MIN_BIN_PAIRS, N_BINS, NOT_SURE_BELOW, confidence_note, load_table, reliability_table
+from explorer.reliability import N_BINS, confidence_note, load_table, not_sure, reliability_table, wilson_low
 
 STORE = "The man went to the store."
 
@@ -24,7 +24,7 @@ def test_the_committed_table_was_measured_on_validation_pairs_of_the_shipped_mod
     assert table is not None and table["half"] == "validation" and table["model"] == BUNDLED_TRAINED
     assert sum(b["count"] for b in table["bins"]) == table["n"] == sum(table["sources"].values())
     for b in table["bins"]:
-        assert b["not_sure"] == (b["count"] >= MIN_BIN_PAIRS and b["accuracy"] < NOT_SURE_BELOW)
+        assert b["not_sure"] == not_sure(b["accuracy"], b["count"])
     assert any(b["not_sure"] for b in table["bins"])  # the model is measurably unreliable somewhere
 
 
@@ -39,6 +39,13 @@ def test_the_table_is_evaluate_s_reliability_report(bundled):
     )
     assert table["n"] == expected.n == 6 * len(pairs)
     assert [(b["count"], b["accuracy"]) for b in table["bins"]] == [(b.count, b.accuracy) for b in expected.bins]
+
+
+def test_not_sure_means_not_measurably_better_than_a_coin_flip():
+    # Wilson's interval for 7 of 10: about 0.397 to 0.892 (a textbook value).
+    assert wilson_low(0.7, 10) == pytest.approx(0.3968, abs=1e-4)
+    assert not_sure(0.55, 100) and not_sure(0.3, 40) and not_sure(0.4, 200)
+    assert not not_sure(0.65, 200) and not not_sure(0.55, 10)  # too few pairs to say
 
 
 def test_quiet_for_the_classic_pairs(shipped):
