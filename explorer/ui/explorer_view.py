@@ -15,6 +15,7 @@ from explorer.encoding import MAX_SENTENCE_CHARS, PairInputError
 from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
 from explorer.models import LoadedModel
 from explorer.nsp import NspResult
+from explorer.reliability import confidence_note
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
 from explorer.ui import explain_view
 from explorer.ui.resources import cached_embedding_sum, cached_score, cached_segment_vectors
@@ -134,6 +135,9 @@ def _headline(result: NspResult, loaded: LoadedModel) -> None:
         f"Model: {escape_markdown(loaded.display_name)} · ran on **{result.device}** · "
         f"prediction: **{LABEL_NAMES[result.predicted]}**"
     )
+    note = confidence_note(loaded, result.probabilities)
+    if note:
+        st.warning(escape_markdown(note), icon="⚠️")
 
 
 def _head_section(result: NspResult, loaded: LoadedModel) -> None:
