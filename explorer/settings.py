@@ -14,6 +14,7 @@ fields and their metadata; here the page and the checks are derived too.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import types
 import typing
@@ -56,9 +57,15 @@ def declared(cls: type) -> list[tuple[Field, Setting]]:
     return [(f, f.metadata[SETTING]) for f in fields(cls) if SETTING in f.metadata]
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, typing.Any]:
+    """A class's resolved annotations, worked out once: resolving them takes ~1 ms, and a page run asks ~90 times."""
+    return typing.get_type_hints(cls)
+
+
 def value_type(cls: type, name: str) -> tuple[type, bool]:
     """(the field's scalar type, whether None is allowed): `float | None` -> (float, True); `bool | float` -> float."""
-    hint = typing.get_type_hints(cls)[name]
+    hint = _type_hints(cls)[name]
     args = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) else ()
     if not args:
         return hint, False
