@@ -22,8 +22,9 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from results_file import write_results  # bench/results_file.py: this folder is on sys.path when run
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,21 +108,16 @@ def main() -> None:
         }
         for name, rs in runs.items()
     }
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "benchmark": "quick demo preset, 60 s, per machine setting (threads:bf16)",
-                "target": f"held-out loss <= {TARGET_LOSS:.4f} and accuracy >= {TARGET_ACCURACY:.0%} in every setting",
-                "summary": summary,
-                "runs": runs,
-                "machine": f"{os.cpu_count()} cores",
-                "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            },
-            indent=1,
-        )
-        + "\n"
+    write_results(
+        RESULTS,
+        {
+            "benchmark": "quick demo preset, 60 s, per machine setting (threads:bf16)",
+            "target": f"held-out loss <= {TARGET_LOSS:.4f} and accuracy >= {TARGET_ACCURACY:.0%} in every setting",
+            "summary": summary,
+            "runs": runs,
+        },
+        "each run in its own process with the setting's thread count (torch_threads is this parent's)",
     )
-    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":
