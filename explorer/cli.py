@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("score", "explain", "eval", "ood", "export_delta", "sample", "train", "batch")
+COMMANDS = ("score", "explain", "eval", "ood", "objectives", "export_delta", "sample", "train", "batch")
 
 
 class CommandError(Exception):

@@ -37,6 +37,18 @@ def frozen_problem(model, reference, frozen: tuple[str, ...] = FROZEN_BY_DEFAULT
     return None
 
 
+def top_layers_keys(model, k: int) -> tuple[str, ...]:
+    """The tensors a top-K run trains (the last k encoder layers, the pooler and the head); the rest stay frozen."""
+    n_layers = int(model.config.num_hidden_layers)
+    prefixes = (*(f"bert.encoder.layer.{i}." for i in range(n_layers - k, n_layers)), "bert.pooler.", "cls.")
+    return tuple(key for key in model.state_dict() if key.startswith(prefixes))
+
+
+def frozen_except(model, trained: tuple[str, ...]) -> tuple[str, ...]:
+    """Every tensor of the model that is not in `trained`: what a delta of only the trained tensors leaves out."""
+    return tuple(key for key in model.state_dict() if key not in set(trained))
+
+
 def is_delta_folder(path: Path) -> bool:
     return (Path(path) / MANIFEST).is_file()
 

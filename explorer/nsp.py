@@ -48,6 +48,12 @@ class NspResult:
         return int(np.argmax(self.logits))
 
 
+def head_bias_gap(model) -> float:
+    """b_NotNext - b_IsNext of the NSP head: the part of the logit gap that does not depend on the pair."""
+    bias = model.cls.seq_relationship.bias.detach().float().cpu()
+    return float(bias[1] - bias[0])
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """log softmax over the last axis, stably in float64 (for one pair [2] or a batch [n, 2])."""
     z = np.asarray(logits, dtype=np.float64)

@@ -35,7 +35,6 @@ import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,8 @@ from explorer.examples import EVERYDAY_PAIRS  # noqa: E402
 from explorer.models import BUNDLED_UNTRAINED, load_model  # noqa: E402
 from explorer.nsp import batch_logits, score_pairs  # noqa: E402
 from explorer.sampling import PairSampler  # noqa: E402
-from explorer.training import TrainConfig, pairs_to_batch, split_corpus  # noqa: E402
+from explorer.training import pairs_to_batch  # noqa: E402
+from explorer.training.data import heldout_halves  # noqa: E402
 
 # What the build trains, as data: one recipe file per release (see recipes/).
 RECIPE = tomllib.loads((ROOT / "recipes" / "minilm_nsp.toml").read_text(encoding="utf-8"))
@@ -81,14 +81,7 @@ def refine2_recipe(similar: float, extra: str) -> list[str]:
 
 def heldout_documents(seed: int) -> tuple[Corpus, Corpus]:
     """Validation and test corpora: alternate documents of the training run's held-out split."""
-    corpus = load_corpus(TRAIN_CORPUS)
-    _, heldout = split_corpus(corpus, replace(TrainConfig(), corpus=TRAIN_CORPUS, seed=seed))
-    docs, titles = heldout.documents, [heldout.title(i) for i in range(len(heldout.documents))]
-    sources = [heldout.source(i) for i in range(len(docs))]
-    return (
-        Corpus("validation", docs[0::2], titles[0::2], sources=sources[0::2]),
-        Corpus("test", docs[1::2], titles[1::2], sources=sources[1::2]),
-    )
+    return heldout_halves(TRAIN_CORPUS, seed)
 
 
 def bert_pairs(corpus: Corpus, tokenizer, n: int, seed: int):

@@ -139,6 +139,24 @@ def test_sop_labels_and_swap(sotu, tokenizer):
             assert p.b_span[1] == p.a_span[0]  # the same two segments, swapped
 
 
+def test_a_swapped_sop_pair_is_the_in_order_pair_with_its_two_segments_exchanged(sotu, tokenizer):
+    from explorer.training import pairs_to_batch
+
+    pairs = [p for p in PairSampler(sotu, tokenizer, mode="sop", seed=5).sample_many(400) if not p.a_cut + p.b_cut]
+    assert {p.label for p in pairs} == {IS_NEXT, NOT_NEXT}
+    batch = pairs_to_batch(pairs, tokenizer)
+    for row, p in enumerate(pairs):
+        first, second = (p.a_span, p.b_span) if p.label == IS_NEXT else (p.b_span, p.a_span)
+        run = sotu.documents[p.doc_a][first[0] : second[1]]  # the chunk's sentences, in the document's order
+        text_ids = [i for sentence in run for i in tokenizer(sentence, add_special_tokens=False)["input_ids"]]
+        in_order = (p.a_ids + p.b_ids) if p.label == IS_NEXT else (p.b_ids + p.a_ids)
+        assert list(in_order) == text_ids
+        n_a, n_b = len(p.a_ids), len(p.b_ids)
+        ids = batch["input_ids"][row, : n_a + n_b + 3].tolist()
+        assert ids == [tokenizer.cls_token_id, *p.a_ids, tokenizer.sep_token_id, *p.b_ids, tokenizer.sep_token_id]
+        assert batch["token_type_ids"][row, : n_a + n_b + 3].tolist() == [0] * (n_a + 2) + [1] * (n_b + 1)
+
+
 @pytest.mark.parametrize("mode", ["bert", "sentences"])
 def test_hard_negatives_come_from_the_same_document_but_not_adjacent(sotu, tokenizer, mode):
     pairs = PairSampler(sotu, tokenizer, mode=mode, hard_negatives=True, seed=3).sample_many(2000)

@@ -18,10 +18,12 @@ def _as_json(data: dict) -> dict:
 def test_page_content_is_what_it_was_before_the_speed_work(reference, monkeypatch):
     """Metrics, formulas, text, the token table and the data of all nine figures, for a fixed pair,
     against the snapshot taken from the code before the speed work (tests/data/)."""
-    from explorer.ui import explain_view
+    from explorer.ui import explain_view, order_view
 
-    # Section 4 was added after the reference was taken; its own page tests are in test_ui_explain.py.
+    # Sections 4 and 5 were added after the reference was taken; their own page tests are in test_ui_explain.py
+    # and test_ui_order.py.
     monkeypatch.setattr(explain_view, "render", lambda *args, **kwargs: None)
+    monkeypatch.setattr(order_view, "render", lambda *args, **kwargs: None)
     at = explorer_snapshot.run_fixed_pair(open_sections=True)
     now = _as_json(explorer_snapshot.snapshot(at))
     for part, expected in reference.items():

@@ -30,6 +30,17 @@ from explorer.sampling.tokens import TokenTable, token_table, tokenizer_key
 MODES = tuple(PAIR_MODES)  # the mode names, in menu order
 MODE_DESCRIPTIONS = {name: mode.description for name, mode in PAIR_MODES.items()}
 
+
+def label_names(mode: str) -> tuple[str, str]:
+    """How the page names labels 0 and 1 for pairs of this mode: ("IsNext", "NotNext"), or "in order" / "swapped"."""
+    return PAIR_MODES[mode].positive_name, PAIR_MODES[mode].negative_name
+
+
+def task_of(mode: str) -> str:
+    """The task a model trained on this mode's pairs learns: "NSP" or "SOP"."""
+    return PAIR_MODES[mode].task
+
+
 __all__ = [
     "MODES",
     "MODE_DESCRIPTIONS",
@@ -42,8 +53,10 @@ __all__ = [
     "PairSampler",
     "SamplingError",
     "TokenTable",
+    "label_names",
     "register_mode",
     "similar_documents",
+    "task_of",
     "token_table",
     "tokenizer_key",
     "truncate_seq_pair",

@@ -22,6 +22,8 @@ class PairMode(ABC):
     description: ClassVar[str]  # how the CLI's help, the Train tab and the Sample tab name the mode
     # The names of label 1 and of its share, for the page ("NotNext", or "swapped" for sentence order).
     negative_name: ClassVar[str] = "NotNext"
+    positive_name: ClassVar[str] = "IsNext"  # the name of label 0
+    task: ClassVar[str] = "NSP"  # the task a model trained on this mode's pairs learns
     # Whether NotNext B comes from another place at all, so that hard and similar negatives apply.
     draws_negatives: ClassVar[bool] = True
     rationale: ClassVar[str] = ""  # why the mode exists, shown next to it on the page (empty: nothing)

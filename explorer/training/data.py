@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -37,6 +38,22 @@ def split_corpus(corpus: Corpus, config: TrainConfig) -> tuple[Corpus, Corpus]:
             f"{err} Training needs that many, so that held-out pairs come from documents never seen in training "
             "and NotNext sentences come from another document."
         ) from err
+
+
+def heldout_halves(corpus_name: str, seed: int = 0) -> tuple[Corpus, Corpus]:
+    """Validation and test corpora: alternate documents of the held-out split a run with this seed makes.
+
+    The shipped models chose their settings on the validation half; their reported numbers come from the test
+    half, which no training step and no choice saw.
+    """
+    corpus = load_named_corpus(corpus_name)
+    _, heldout = split_corpus(corpus, replace(TrainConfig(), corpus=corpus_name, seed=seed))
+    docs, titles = heldout.documents, [heldout.title(i) for i in range(len(heldout.documents))]
+    sources = [heldout.source(i) for i in range(len(docs))]
+    return (
+        Corpus("validation", docs[0::2], titles[0::2], sources=sources[0::2]),
+        Corpus("test", docs[1::2], titles[1::2], sources=sources[1::2]),
+    )
 
 
 def make_sampler(corpus: Corpus, tokenizer: Any, config: TrainConfig, seed: int) -> PairSampler:

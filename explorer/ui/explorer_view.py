@@ -15,9 +15,10 @@ from explorer.encoding import MAX_SENTENCE_CHARS, PairInputError
 from explorer.labels import CHANCE_LOSS, LABEL_NAMES, label_from_name
 from explorer.models import LoadedModel
 from explorer.nsp import NspResult
+from explorer.objectives import objective_of
 from explorer.reliability import confidence_note
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
-from explorer.ui import explain_view
+from explorer.ui import explain_view, order_view
 from explorer.ui.resources import cached_embedding_sum, cached_score, cached_segment_vectors
 from explorer.ui.safe import escape_markdown
 
@@ -135,6 +136,11 @@ def _headline(result: NspResult, loaded: LoadedModel) -> None:
         f"Model: {escape_markdown(loaded.display_name)} · ran on **{result.device}** · "
         f"prediction: **{LABEL_NAMES[result.predicted]}**"
     )
+    if objective_of(loaded.source).startswith("SOP"):
+        st.info(
+            "This model was trained for sentence order (SOP): read p(IsNext) as p(B follows A in this order), "
+            "and p(NotNext) as p(the two were swapped). Section 5 compares it with the NSP model."
+        )
     note = confidence_note(loaded, result.probabilities)
     if note:
         st.warning(escape_markdown(note), icon="⚠️")
@@ -207,3 +213,4 @@ def _explorer(loaded: LoadedModel, max_length: int) -> None:
     _embedding_section(result, loaded)
     _head_section(result, loaded)
     explain_view.render(loaded, a, b, max_length)
+    order_view.render(loaded, a, b, max_length)

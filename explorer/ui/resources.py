@@ -20,7 +20,7 @@ def cached_model(source: str, device: str) -> LoadedModel:
     return loaded
 
 
-def _model_key(loaded: LoadedModel) -> tuple[str, str, int]:
+def model_key(loaded: LoadedModel) -> tuple[str, str, int]:
     # The same source may be reloaded (a trained folder rewritten): the model object tells them apart.
     return loaded.source, str(loaded.device), id(loaded.model)
 
@@ -34,7 +34,7 @@ def _score(_loaded: LoadedModel, model_key: tuple, a: str, b: str, label: int, m
 
 
 def cached_score(loaded: LoadedModel, a: str, b: str, label: int, max_length: int) -> NspResult:
-    return _score(loaded, _model_key(loaded), a, b, label, max_length)
+    return _score(loaded, model_key(loaded), a, b, label, max_length)
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)  # up to 512 x H x 4 arrays each: fewer kept
@@ -44,7 +44,7 @@ def _embedding_sum(_loaded: LoadedModel, model_key: tuple, _encoding: PairEncodi
 
 def cached_embedding_sum(loaded: LoadedModel, encoding: PairEncoding) -> EmbeddingSum:
     ids = (tuple(encoding.input_ids), tuple(encoding.token_type_ids))
-    return _embedding_sum(loaded, _model_key(loaded), encoding, ids)
+    return _embedding_sum(loaded, model_key(loaded), encoding, ids)
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
@@ -53,4 +53,4 @@ def _segment_vectors(_loaded: LoadedModel, model_key: tuple) -> SegmentVectors:
 
 
 def cached_segment_vectors(loaded: LoadedModel) -> SegmentVectors:
-    return _segment_vectors(loaded, _model_key(loaded))
+    return _segment_vectors(loaded, model_key(loaded))

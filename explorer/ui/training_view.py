@@ -14,8 +14,9 @@ import uuid
 
 import streamlit as st
 
-from explorer.labels import IS_NEXT, LABEL_NAMES, NOT_NEXT
-from explorer.nsp import cross_entropy, score_pair
+from explorer.labels import IS_NEXT, NOT_NEXT, constant_accuracy, prior_logit_gap
+from explorer.nsp import cross_entropy, head_bias_gap, score_pair
+from explorer.sampling import label_names, task_of
 from explorer.training import PRESETS, TrainConfig, TrainConfigError, checkpoint_zip, log_csv_text
 from explorer.training.config import TRAIN_CHOICES, TRAIN_LABELS, train_what_parts, with_what_to_train
 from explorer.training.events import (
@@ -157,6 +158,7 @@ def _compare(run, get_model, device: str) -> None:
     sources = [("after training", str(run.checkpoint))]
     if run.config.train_what != "scratch":
         sources.insert(0, ("before training", run.config.base_model))
+    names = label_names(run.config.mode)
     rows = []
     for label, source in sources:
         try:
@@ -167,15 +169,40 @@ def _compare(run, get_model, device: str) -> None:
         rows.append(
             {
                 "model": label,
-                "p(IsNext)": round(result.p_is_next, 4),
-                "p(NotNext)": round(result.p_not_next, 4),
-                "CE if IsNext": round(cross_entropy(result.logits, IS_NEXT), 4),
-                "CE if NotNext": round(cross_entropy(result.logits, NOT_NEXT), 4),
-                "prediction": LABEL_NAMES[result.predicted],
+                f"p({names[IS_NEXT]})": round(result.p_is_next, 4),
+                f"p({names[NOT_NEXT]})": round(result.p_not_next, 4),
+                f"CE if {names[IS_NEXT]}": round(cross_entropy(result.logits, IS_NEXT), 4),
+                f"CE if {names[NOT_NEXT]}": round(cross_entropy(result.logits, NOT_NEXT), 4),
+                "prediction": names[result.predicted],
             }
         )
     if rows:
         st.dataframe(rows, hide_index=True, key="train_compare_table")
+
+
+def _prior(run, get_model, device: str) -> None:
+    """The 50/50 question: the label prior a constant predictor would learn, beside what the head learned."""
+    q = run.config.not_next_share
+    names = label_names(run.config.mode)
+    try:
+        gap = head_bias_gap(get_model(str(run.checkpoint), device).model)
+    except Exception as err:
+        st.warning(f"Could not read the trained head: {err}")
+        return
+    final = last_of(run.events(), EvalEvent)
+    st.markdown(f"**The label prior: {names[NOT_NEXT]} share q = {q:g}**")
+    cols = st.columns(4)
+    cols[0].metric("best constant: b₁ − b₀ = log(q / (1 − q))", f"{prior_logit_gap(q):+.4f}")
+    cols[1].metric("trained head: b₁ − b₀", f"{gap:+.4f}")
+    cols[2].metric("constant predictor accuracy", f"{constant_accuracy(q):.1%}")
+    cols[3].metric("held-out accuracy", f"{final.accuracy:.1%}" if final else "–")
+    st.caption(
+        f"A model that ignores the pair can still beat a coin flip when q ≠ 0.5: it answers "
+        f"{names[NOT_NEXT] if q > 0.5 else names[IS_NEXT]} every time, and the bias gap log(q / (1 − q)) in the head "
+        "gives it the lowest loss such a model can have. Compare the trained head's gap with it: the head also "
+        "reads the pooled vector, so its bias holds the prior only in part, and held-out accuracy above the constant "
+        "predictor's is what the model learned from the pairs themselves."
+    )
 
 
 def _finished_panel(run, get_model, device: str) -> None:
@@ -189,6 +216,7 @@ def _finished_panel(run, get_model, device: str) -> None:
         return
     st.caption(f"Saved to `{run.checkpoint}`. Choose it in the sidebar's model list to explore it.")
     _compare(run, get_model, device)
+    _prior(run, get_model, device)
     left, right = st.columns(2)
     left.download_button(
         "Download checkpoint (zip)",
@@ -213,10 +241,13 @@ def render(get_model, device: str) -> None:
     manager = get_manager()
     run = manager.run_for(session_id)
     running = run is not None and run.active
-    st.subheader("Train NSP")
+    mode = st.session_state.get(PREFIX + "mode") or PRESETS[st.session_state.get("train_preset", "quick demo")].mode
+    names = label_names(mode)
+    st.subheader(f"Train {task_of(mode)}")
     st.caption(
-        "Sample pairs from the corpus (half IsNext, half NotNext), minimise the cross-entropy of the NSP head, and "
-        "measure on pairs from documents the model never trains on. A coin flip scores ln 2 ≈ 0.693."
+        f"Sample pairs from the corpus (half {names[IS_NEXT]}, half {names[NOT_NEXT]}), minimise the cross-entropy "
+        f"of the {task_of(mode)} head (label 0 = {names[IS_NEXT]}), and measure on pairs from documents the model "
+        "never trains on. A coin flip scores ln 2 ≈ 0.693."
     )
     config = _settings(disabled=running)
     start_col, stop_col, reset_col = st.columns(3)

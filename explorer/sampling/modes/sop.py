@@ -21,6 +21,8 @@ class SentenceOrder(ChunkWalkMode):
     name = "sop"
     description = "sentence order (ALBERT): B follows A, or the two are swapped"
     negative_name = "swapped"
+    positive_name = "in order"
+    task = "SOP"
     draws_negatives = False  # both segments always come from one chunk
     rationale = SOP_RATIONALE
 
