@@ -123,13 +123,18 @@ def cross_table(models: list[tuple[LoadedModel, str]], n: int, progress: Callabl
         if progress:
             progress(f"scoring {loaded.display_name} on {len(TASKS)} x {n} pairs")
         rows.append(model_row(loaded, objective, pairs))
+    return table_of(rows, n, time.perf_counter() - started)
+
+
+def table_of(rows: list[dict], n: int, seconds: float) -> dict:
+    """The table as it is printed, stored and shown: the tasks, the model rows and ALBERT's published rows."""
     return {
         "pairs_per_cell": n,
         "max_length": DEFAULT_MAX_LENGTH,
         "tasks": [{"key": t.key, "title": t.title, "mode": t.mode, "corpus": t.corpus, "seed": t.seed} for t in TASKS],
         "rows": rows,
         "albert_table5": ALBERT_TABLE5,
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
     }
 
 

@@ -41,3 +41,16 @@ def test_the_refinements_are_valid_training_runs_and_the_sweep_names_candidates(
     assert set(RECIPE["sweep"]["swept"]) <= set(RECIPE["sweep"]["candidates"])
     assert all(0.0 <= share <= 1.0 for share in RECIPE["soup"]["shares"])
     assert all(known_corpus_name(name) for name in RECIPE["data"]["ood_corpora"])
+
+
+SOP_RECIPE = tomllib.loads((Path(__file__).resolve().parent.parent / "recipes" / "minilm_sop.toml").read_text())
+
+
+def test_the_sop_build_trains_sentence_order_on_the_nsp_models_documents():
+    common = ["--corpus", SOP_RECIPE["data"]["train_corpus"], "--max-length", str(SOP_RECIPE["data"]["max_length"])]
+    config = _config([*common, *SOP_RECIPE["train"]["common"]])
+    assert config.mode == "sop" and config.train_what == f"top-{SOP_RECIPE['train']['top_layers']}"
+    # the same corpus, length and seed as the NSP model, so both hold out the same documents
+    assert config.corpus == RECIPE["data"]["train_corpus"] and config.max_length == RECIPE["data"]["max_length"]
+    assert config.seed == 0 and config.freeze_word_embeddings
+    assert set(SOP_RECIPE["sweep"]["starts"].values()) == {"bundled:minilm-nsp", "bundled:minilm-untrained"}
