@@ -3,7 +3,9 @@ each run twice, each run in a fresh process so its thread count and bf16 choice 
 
     .venv/bin/python bench/bench_quick_demo.py [--runs 2] [--seed 0] [--settings 2:auto,2:off,1:off]
 
-Settings are THREADS:BF16[:nofit] (nofit: the preset with fit_to_time off, the baseline). 2:auto is
+Settings are THREADS:BF16[:nofit] (nofit: the preset with fit_to_time off, the baseline), or `app`: the
+preset started from the Train tab of the real app in headless Chromium (Start pressed, nobody else on the
+server), its numbers read from the checkpoint the run saves. 2:auto is
 the preset as tuned (2 threads, bf16 where the CPU has it), 2:off forces fp32, 1:off is fp32 on one
 thread (torch.set_num_threads(1)), about a quarter of the first setting's speed. Per run: steps done,
 the time plan (TrainConfig.fit_to_time), steps/s, the held-out loss and accuracy at the end; per
@@ -75,7 +77,60 @@ def one_run(threads: int, bf16: str, seed: int, fit: bool = True) -> dict:
     }
 
 
+def _saved_info(home: Path, timeout: float) -> dict:
+    """The training_info.json the page's run writes when it ends (its summary holds the held-out numbers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in home.glob("checkpoints/*/training_info.json"):
+            try:
+                return json.loads(path.read_text())
+            except ValueError:  # still being written
+                pass
+        time.sleep(0.5)
+    raise TimeoutError(f"no run was saved under {home} within {timeout:.0f} s")
+
+
+def app_run() -> dict:
+    """Press Start in the Train tab of the real app (default preset: the quick demo) and wait for its model."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from harness.app_server import launch_chromium, open_explorer, start_app
+
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["NSP_EXPLORER_HOME"] = home  # the app's runs save their checkpoints there
+        app = start_app(timeout=120)
+        try:
+            with sync_playwright() as playwright:
+                browser = launch_chromium(playwright)
+                page = browser.new_page()
+                open_explorer(page, app.url, timeout_ms=120_000)
+                page.get_by_role("tab", name="Train").click()
+                page.get_by_role("button", name="Start", exact=True).click()
+                pressed = time.monotonic()
+                info = _saved_info(Path(home), timeout=300)
+                saved_after = time.monotonic() - pressed
+                browser.close()
+        finally:
+            app.stop()
+    summary = info["summary"]
+    return {
+        "setting": "app",
+        "steps_done": summary["steps_done"],
+        "train_seconds": summary["elapsed_s"],
+        "steps_per_s": round(summary["steps_done"] / summary["elapsed_s"], 3) if summary["elapsed_s"] else 0.0,
+        "start_to_saved_s": round(saved_after, 1),
+        "final_loss": round(summary["final_heldout_loss"], 4),
+        "final_accuracy": round(summary["final_heldout_accuracy"], 4),
+        "end": summary["status"],
+        "load_1min_after": round(os.getloadavg()[0], 2),
+    }
+
+
 def in_child(setting: str, seed: int) -> dict:
+    if setting == "app":
+        return app_run()
     command = [sys.executable, __file__, "--one", setting, "--seed", str(seed)]
     done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
