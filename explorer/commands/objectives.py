@@ -50,11 +50,15 @@ def _sources(args) -> list[str]:
 
 def _print_table(table: dict) -> None:
     titles = [task["title"] for task in table["tasks"]]
-    print(f"accuracy (%) on {table['pairs_per_cell']} pairs per cell, {table['seconds']:.0f} s")
-    print("  " + " | ".join(["objective", "model", *titles]))
-    for row in table_rows_for_display(table):
-        cells = [f"{row[t]:.1f}" if t in row else "-" for t in titles]
-        print("  " + " | ".join([row["objective"], row["model"], *cells]))
+    rows = table_rows_for_display(table)
+    names = [f"{row['objective']} · {row['model']}" for row in rows]
+    width = max(len(name) for name in names)
+    print(f"accuracy (%), {table['pairs_per_cell']} pairs per task, {table['seconds']:.0f} s")
+    for i, title in enumerate(titles):
+        print(f"  [{i + 1}] {title}")
+    print(f"  {'objective · model':<{width}} " + " ".join(f"{f'[{i + 1}]':>6}" for i in range(len(titles))))
+    for name, row in zip(names, rows, strict=True):
+        print(f"  {name:<{width}} " + " ".join(f"{row[t]:6.1f}" if t in row else f"{'-':>6}" for t in titles))
 
 
 def run(args) -> int:
