@@ -60,3 +60,21 @@ def test_a_third_model_joins_the_comparison_when_chosen(app, tiny_bert_dir):
     app.text_input(key="model_custom").input(str(tiny_bert_dir)).run()
     _open(app)
     assert str(tiny_bert_dir) in set(_order_table(app)["model"])
+
+
+def test_a_model_trained_here_can_be_added_to_the_cross_table(app, tiny_bert_dir, tmp_path):
+    import json
+    import shutil
+
+    trained = tmp_path / "my-sop-run"
+    shutil.copytree(tiny_bert_dir, trained)
+    (trained / "training_info.json").write_text(json.dumps({"config": {"mode": "sop"}}))
+    app.selectbox(key="model_choice").select("Other: Hugging Face id or local folder…").run()
+    app.text_input(key="model_custom").input(str(trained)).run()
+    _open(app)
+    app.button(key="order_add_row").click().run()
+    assert not app.exception, app.exception
+    table = next(d.value for d in app.dataframe if "objective" in d.value.columns)
+    row = table[table["model"] == str(trained)]
+    assert list(row["objective"]) == ["SOP (trained here)"]
+    assert all(0 <= row[t.title].iloc[0] <= 100 for t in order_view.TASKS)
