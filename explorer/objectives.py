@@ -33,6 +33,7 @@ HELDOUT_CORPUS = "sotu+wiki"  # what both shipped models trained on (their held-
 NEWS_CORPUS = "news"  # never trained on
 PAIRS_PER_CELL = 2000
 MAX_PAIRS_PER_CELL = 20_000
+WEAK_FLIP = 0.2  # a flip that moves p(label 0) by less than this is reported as "barely"
 TABLE_FILE = Path(__file__).resolve().parent / "data" / "objectives.json"
 
 
@@ -46,10 +47,10 @@ class Task:
 
 
 TASKS = (
-    Task("nsp_heldout", "NSP · held-out documents", "bert", "heldout", 31),
-    Task("sop_heldout", "SOP · held-out documents", "sop", "heldout", 32),
-    Task("nsp_news", "NSP · news (never trained on)", "bert", NEWS_CORPUS, 33),
-    Task("sop_news", "SOP · news (never trained on)", "sop", NEWS_CORPUS, 34),
+    Task("nsp_heldout", "NSP · held-out", "bert", "heldout", 31),
+    Task("sop_heldout", "SOP · held-out", "sop", "heldout", 32),
+    Task("nsp_news", "NSP · news", "bert", NEWS_CORPUS, 33),
+    Task("sop_news", "SOP · news", "sop", NEWS_CORPUS, 34),
 )
 
 # The rows of the shipped table: which sentence objective trained each bundled model.
@@ -170,6 +171,13 @@ class OrderAnswer:
         """The model prefers A->B in one order and not in the other."""
         return (self.forward >= 0.5) != (self.swapped >= 0.5)
 
+    @property
+    def flip_words(self) -> str:
+        """ "yes", "no", or "barely" for a flip of less than WEAK_FLIP in p (0.502 -> 0.496 is not an opinion)."""
+        if not self.flips:
+            return "no"
+        return "yes" if abs(self.forward - self.swapped) >= WEAK_FLIP else "barely"
+
 
 def order_answer(loaded: LoadedModel, a: str, b: str, max_length: int = DEFAULT_MAX_LENGTH) -> OrderAnswer:
     """The model's p(label 0) for the pair as given and for the pair swapped, scored in one batch."""
@@ -179,17 +187,20 @@ def order_answer(loaded: LoadedModel, a: str, b: str, max_length: int = DEFAULT_
 
 
 def table_rows_for_display(table: dict) -> list[dict]:
-    """The table as display rows: objective, model, one accuracy (%) a task, and ALBERT's row where it has one."""
+    """The table as display rows: objective, model, one accuracy (%) a task, and ALBERT's row where it has one.
+
+    Columns are named by this module's TASKS (matched by key), so a stored table reads the same after a rename."""
+    tasks = [task for task in TASKS if any(t["key"] == task.key for t in table["tasks"])]
     rows = []
     for row in table["rows"]:
         shown = {"objective": row["objective"], "model": row["model"]}
-        shown.update({task["title"]: 100 * row["cells"][task["key"]]["accuracy"] for task in table["tasks"]})
+        shown.update({task.title: 100 * row["cells"][task.key]["accuracy"] for task in tasks})
         rows.append(shown)
     for objective, scores in table.get("albert_table5", {}).items():
         shown = {"objective": objective, "model": "ALBERT-base (published, Table 5)"}
-        for task in table["tasks"]:
-            if task["corpus"] == "heldout":
-                shown[task["title"]] = scores["nsp" if task["mode"] == "bert" else "sop"]
+        for task in tasks:
+            if task.corpus == "heldout":
+                shown[task.title] = scores["nsp" if task.mode == "bert" else "sop"]
         rows.append(shown)
     return rows
 

@@ -75,6 +75,13 @@ def test_order_answer_scores_both_orders_like_two_separate_calls(bundled):
     assert answer.flips == ((answer.forward >= 0.5) != (answer.swapped >= 0.5))
 
 
+def test_flip_words():
+    from explorer.objectives import OrderAnswer
+
+    assert OrderAnswer(0.9, 0.1).flip_words == "yes" and OrderAnswer(0.502, 0.496).flip_words == "barely"
+    assert OrderAnswer(0.9, 0.8).flip_words == "no" and OrderAnswer(0.3, 0.2).flip_words == "no"
+
+
 def test_objective_of_reads_the_run_log(tmp_path):
     assert objective_of(BUNDLED_TRAINED) == "NSP" and objective_of(BUNDLED_UNTRAINED).startswith("none")
     (tmp_path / "training_info.json").write_text(json.dumps({"config": {"mode": "sop"}}))
@@ -90,8 +97,8 @@ def test_albert_rows_fill_only_the_held_out_columns():
     }
     rows = table_rows_for_display(table)
     assert [r["objective"] for r in rows] == ["NSP", "SOP"]
-    assert rows[0]["NSP · held-out documents"] == 90.5 and rows[0]["SOP · held-out documents"] == 52.0
-    assert rows[1]["NSP · held-out documents"] == 78.9 and rows[1]["SOP · held-out documents"] == 86.5
+    assert rows[0]["NSP · held-out"] == 90.5 and rows[0]["SOP · held-out"] == 52.0
+    assert rows[1]["NSP · held-out"] == 78.9 and rows[1]["SOP · held-out"] == 86.5
     assert all("news" not in key for row in rows for key in row)
 
 

@@ -42,7 +42,7 @@ def test_open_section_shows_each_model_both_ways(app):
     for row, source in zip(table.itertuples(index=False), expected, strict=True):
         answer = order_answer(load_model(source, "cpu"), A, B)
         assert row[2] == pytest.approx(answer.forward, abs=1e-6) and row[3] == pytest.approx(answer.swapped, abs=1e-6)
-        assert row[4] == ("yes" if answer.flips else "no")
+        assert row[4] == answer.flip_words
     assert any(m.value == ORDER_NOTE for m in app.markdown)
 
 

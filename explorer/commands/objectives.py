@@ -13,6 +13,7 @@ from explorer.models import BUNDLED_SOURCES, ModelLoadError, load_model
 from explorer.objectives import (
     PAIRS_PER_CELL,
     SHIPPED_ROWS,
+    TASKS,
     ObjectivesError,
     all_task_pairs,
     cross_table,
@@ -49,7 +50,7 @@ def _sources(args) -> list[str]:
 
 
 def _print_table(table: dict) -> None:
-    titles = [task["title"] for task in table["tasks"]]
+    titles = [task.title for task in TASKS if any(t["key"] == task.key for t in table["tasks"])]
     rows = table_rows_for_display(table)
     names = [f"{row['objective']} · {row['model']}" for row in rows]
     width = max(len(name) for name in names)

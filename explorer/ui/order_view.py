@@ -57,7 +57,7 @@ def _order_table(models: list[LoadedModel], a: str, b: str, max_length: int) -> 
                 "trained for": objective_of(model.source),
                 "p(label 0): A → B": answer.forward,
                 "p(label 0): B → A": answer.swapped,
-                "answer flips when swapped": "yes" if answer.flips else "no",
+                "answer flips when swapped": answer.flip_words,
             }
         )
     return pd.DataFrame(rows)
