@@ -1,14 +1,22 @@
-"""The run manager: one run per session, a server-wide cap, and abandoned runs that stop themselves."""
+"""The run manager: one run per session, a server-wide cap, and abandoned runs that stop themselves.
 
+Every run here trains in a real child process (explorer.training.worker), as in the app.
+"""
+
+import json
+import multiprocessing
 import os
 import time
 
 import pytest
+import torch
 from test_training import tiny_config, topic_corpus
 
+from explorer.models import LoadedModel, load_model
+from explorer.nsp import score_pair
 from explorer.training import Trainer
 from explorer.training import runs as training_runs
-from explorer.training.events import EndEvent, StepEvent
+from explorer.training.events import EndEvent, EvalEvent, StartEvent, StepEvent
 from explorer.training.runs import FORGET_AFTER_S, RunManager, RunRefused
 
 
@@ -16,7 +24,7 @@ def long_config(**overrides):
     return tiny_config(steps=100_000, eval_every=10_000, eval_pairs=16, **overrides)
 
 
-def wait_for(predicate, timeout=30.0):
+def wait_for(predicate, timeout=300.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -38,10 +46,10 @@ def test_cap_refuses_a_second_session_until_the_first_run_stops(tmp_path):
         assert manager.active_runs() == 1
     finally:
         manager.stop("alice")
-    assert first.wait(30) and first.status == "stopped"
+    assert first.wait(300) and first.status == "stopped"
     assert first.checkpoint is not None and (first.checkpoint / "model.safetensors").is_file()
     second = manager.start("bob", tiny_config(steps=3, eval_pairs=16), corpus=corpus)
-    assert second.wait(30) and second.status == "finished"
+    assert second.wait(300) and second.status == "finished"
     assert [e.step for e in second.events() if isinstance(e, StepEvent)] == [1, 2, 3]
 
 
@@ -59,7 +67,7 @@ def test_cap_comes_from_the_environment(monkeypatch):
 def test_run_without_heartbeat_is_stopped_and_not_saved(tmp_path):
     manager = RunManager(max_runs=1, heartbeat_timeout=0.5, checkpoint_root=tmp_path)
     run = manager.start("gone", long_config(), corpus=topic_corpus())
-    assert run.wait(30), "an abandoned run must stop by itself"
+    assert run.wait(300), "an abandoned run must stop by itself"
     assert run.status == "abandoned" and "stopped checking in" in run.message
     assert run.checkpoint is None and manager.active_runs() == 0
 
@@ -73,23 +81,22 @@ def test_heartbeats_keep_a_run_alive_and_reset_forgets_it(tmp_path):
         time.sleep(0.1)
     assert run.active
     manager.reset("here")
-    assert run.wait(30) and manager.run_for("here") is None
+    assert run.wait(300) and manager.run_for("here") is None
     assert run.checkpoint is None and list(tmp_path.iterdir()) == []  # the stopped run left no orphan checkpoint
     assert manager.active_runs() == 0
 
 
 def test_reset_while_the_checkpoint_is_saved_still_deletes_it(tmp_path, monkeypatch):
     manager = RunManager(max_runs=1, checkpoint_root=tmp_path)
-    real_save = training_runs.save_checkpoint
+    real_saved = RunManager._saved
 
-    def save_then_reset(model, tokenizer, out_dir, *args):
-        saved = real_save(model, tokenizer, out_dir, *args)
-        manager.reset("racer")  # the page's Reset arrives while the run is still "running"
-        return saved
+    def saved_then_reset(self, run, folder):
+        real_saved(self, run, folder)
+        manager.reset("racer")  # the page's Reset arrives after the child saved, while the run is still "running"
 
-    monkeypatch.setattr(training_runs, "save_checkpoint", save_then_reset)
+    monkeypatch.setattr(RunManager, "_saved", saved_then_reset)
     run = manager.start("racer", tiny_config(steps=2, eval_pairs=16), corpus=topic_corpus())
-    assert run.wait(30) and run.status == "finished"
+    assert run.wait(300) and run.status == "finished"
     assert run.checkpoint is None and list(tmp_path.iterdir()) == []
 
 
@@ -99,18 +106,18 @@ def test_reset_and_forgetting_delete_only_the_runs_own_checkpoint(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     corpus = topic_corpus()
     first = manager.start("first", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
-    assert first.wait(30) and first.checkpoint.is_dir()
+    assert first.wait(300) and first.checkpoint.is_dir()
     folder = first.checkpoint
     manager.reset("first")
     assert not folder.exists() and first.checkpoint is None
 
     second = manager.start("second", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
-    assert second.wait(30) and second.checkpoint.is_dir()
+    assert second.wait(300) and second.checkpoint.is_dir()
     folder = second.checkpoint
     second.last_heartbeat -= FORGET_AFTER_S + 1  # its session went quiet long ago
     third = manager.start("third", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
     assert manager.run_for("second") is None and not folder.exists()  # forgotten as stale, checkpoint deleted
-    assert third.wait(30)
+    assert third.wait(300)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cli-20240101-000000", "notes.txt", third.run_id])
 
 
@@ -122,35 +129,87 @@ def test_only_the_newest_checkpoints_are_kept(tmp_path):
     (tmp_path / "cli-ancient").mkdir()
     os.utime(tmp_path / "cli-ancient", (0, 0))
     run = manager.start("s", tiny_config(steps=2, eval_pairs=16), corpus=topic_corpus())
-    assert run.wait(30) and run.checkpoint.is_dir()
+    assert run.wait(300) and run.checkpoint.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cli-ancient", "run-new", run.run_id])
 
 
+class FailingAtTheEnd(Trainer):
+    """A trainer whose model breaks at the end (module level: the child process imports it by name)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+
+        def broken_eval():
+            raise RuntimeError("eval() broke")
+
+        # Trainer.run calls model.eval() for the held-out set and, outside its try, once more at the end.
+        self.model.eval = broken_eval
+
+
 def test_a_failure_after_the_loop_still_ends_the_run_and_frees_the_slot(tmp_path, monkeypatch):
-    class FailingAtTheEnd(Trainer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-
-            def broken_eval():
-                raise RuntimeError("eval() broke")
-
-            # Trainer.run calls model.eval() for the held-out set and, outside its try, once more at the end.
-            self.model.eval = broken_eval
-
-    monkeypatch.setattr(training_runs, "Trainer", FailingAtTheEnd)
+    monkeypatch.setattr(training_runs, "Trainer", FailingAtTheEnd)  # the class the manager hands its child
     manager = RunManager(max_runs=1, checkpoint_root=tmp_path)
     corpus = topic_corpus()
     run = manager.start("unlucky", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
-    assert run.wait(30) and run.status == "error" and "eval() broke" in run.message
+    assert run.wait(300) and run.status == "error" and "eval() broke" in run.message
     assert isinstance(run.events()[-1], EndEvent) and run.events()[-1].status == "error"
     assert manager.active_runs() == 0
     monkeypatch.setattr(training_runs, "Trainer", Trainer)
     other = manager.start("next", tiny_config(steps=2, eval_pairs=16), corpus=corpus)  # the slot is free
-    assert other.wait(30) and other.status == "finished"
+    assert other.wait(300) and other.status == "finished"
 
 
 def test_setup_failure_is_reported_not_raised(tmp_path):
     manager = RunManager(max_runs=1, checkpoint_root=tmp_path)
     run = manager.start("small", tiny_config(), corpus=topic_corpus(n_docs=3))
-    assert run.wait(30) and run.status == "error" and "at least 4" in run.message
+    assert run.wait(300) and run.status == "error" and "at least 4" in run.message
     assert manager.active_runs() == 0
+
+
+PROBE_ENV = "NSP_TEST_CHILD_PROBE"  # where the child writes what it saw (the run copies the server's environment)
+PROBE_PAIR = ("apple pear plum grape lemon", "bus train taxi tram plane")
+
+
+class ProbingTrainer(Trainer):
+    """Trains as usual, then writes its own process id, thread count and score of PROBE_PAIR to a file."""
+
+    def run(self, stop_event=None):
+        yield from super().run(stop_event)
+        mine = LoadedModel(self.model, self.tokenizer, "child", "child", self.device, head_trained=True)
+        result = score_pair(mine, *PROBE_PAIR)
+        probe = {"pid": os.getpid(), "threads": torch.get_num_threads(), "logits": result.logits.tolist()}
+        with open(os.environ[PROBE_ENV], "w") as handle:
+            json.dump(probe, handle)
+
+
+def test_the_child_trains_in_order_and_its_model_comes_back_exactly(tmp_path, monkeypatch, tiny_bert_dir):
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv(PROBE_ENV, str(probe))
+    monkeypatch.setattr(training_runs, "Trainer", ProbingTrainer)
+    manager = RunManager(max_runs=1, checkpoint_root=tmp_path / "checkpoints")
+    config = tiny_config(base_model=str(tiny_bert_dir), train_what="full", steps=6, eval_every=3, eval_pairs=16)
+    run = manager.start("exact", config, corpus=topic_corpus())
+    assert run.wait(300) and run.status == "finished", run.message
+    events = run.events()
+    assert isinstance(events[0], StartEvent) and isinstance(events[-1], EndEvent)
+    assert [e.step for e in events if isinstance(e, StepEvent)] == [1, 2, 3, 4, 5, 6]
+    assert [e.step for e in events if isinstance(e, EvalEvent)] == [0, 3, 6]
+    steps_and_evals = [(e.step, isinstance(e, EvalEvent)) for e in events if isinstance(e, (StepEvent, EvalEvent))]
+    assert steps_and_evals == sorted(steps_and_evals)  # each evaluation right after its step
+    seen = json.loads(probe.read_text())
+    assert seen["pid"] != os.getpid() and seen["threads"] == torch.get_num_threads()
+    back = score_pair(load_model(str(run.checkpoint), "cpu"), *PROBE_PAIR)
+    assert back.logits.tolist() == pytest.approx(seen["logits"], abs=1e-6)
+
+
+def test_a_killed_child_ends_the_run_and_frees_the_slot(tmp_path):
+    manager = RunManager(max_runs=1, heartbeat_timeout=60, checkpoint_root=tmp_path)
+    run = manager.start("elsewhere", long_config(), corpus=topic_corpus())
+    assert wait_for(lambda: any(isinstance(e, StepEvent) for e in run.events()), timeout=300)
+    children = [p for p in multiprocessing.active_children() if p.name == f"nsp-train-{run.run_id}"]
+    assert len(children) == 1 and children[0].pid != os.getpid()
+    children[0].kill()
+    assert run.wait(300) and run.status == "error" and "ended unexpectedly" in run.message
+    assert manager.active_runs() == 0 and list(tmp_path.iterdir()) == []
+    other = manager.start("next", tiny_config(steps=2, eval_pairs=16), corpus=topic_corpus())  # the slot is free
+    assert other.wait(300) and other.status == "finished"

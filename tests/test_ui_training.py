@@ -1,5 +1,6 @@
 """AppTest of the Train tab: start a short run on a tiny model, watch it update, stop, use the model."""
 
+import functools
 import time
 
 import pytest
@@ -7,7 +8,6 @@ from streamlit.testing.v1 import AppTest
 from test_training import tiny_config, topic_corpus
 
 from explorer.training import config as training_config
-from explorer.training import data as training_data
 from explorer.training import runs as training_runs
 from explorer.training.events import StepEvent
 from explorer.training.runs import RunManager
@@ -23,8 +23,10 @@ def train_tab():
 @pytest.fixture
 def app_env(monkeypatch, tmp_path, tiny_bert_dir):
     monkeypatch.setenv("NSP_EXPLORER_HOME", str(tmp_path))
-    monkeypatch.setattr(training_data, "load_training_corpus", lambda name: topic_corpus())
     manager = RunManager(max_runs=1, heartbeat_timeout=60, checkpoint_root=tmp_path / "checkpoints")
+    # The run trains in a child process, which a monkeypatched corpus loader would not reach: the page's
+    # Start hands the child the synthetic corpus itself.
+    monkeypatch.setattr(manager, "start", functools.partial(manager.start, corpus=topic_corpus()))
     monkeypatch.setattr(training_runs, "_manager", manager)
     # A preset on the tiny saved model, so a run takes seconds; a long one for the Stop test.
     monkeypatch.setitem(
@@ -100,7 +102,7 @@ def test_stop_stops_and_keeps_the_curve(app_env):
     run = app_env.run_for(at.session_state["train_session_id"])
     poll(at, lambda a: sum(isinstance(e, StepEvent) for e in run.events()) >= 3)
     at.button(key="train_stop").click().run()
-    assert run.wait(30) and run.status == "stopped"
+    assert run.wait(300) and run.status == "stopped"
     at.run()
     assert any("stopped" in s.value.lower() for s in at.success)
     assert len(at.get("plotly_chart")) == 2  # the curve so far is still drawn
@@ -118,7 +120,7 @@ def test_second_session_is_refused_while_the_cap_is_reached(app_env):
     second.button(key="train_start").click().run()
     assert any("limit at once" in w.value for w in second.warning)
     app_env.stop(first.session_state["train_session_id"])
-    app_env.run_for(first.session_state["train_session_id"]).wait(30)
+    app_env.run_for(first.session_state["train_session_id"]).wait(300)
 
 
 def test_scratch_heads_divide_any_hidden_size_and_scratch_settings_survive_switching(app_env):

@@ -5,8 +5,8 @@ A run is: settings (`config.TrainConfig`) -> a corpus split by document into tra
 batches with cross_entropy on the NSP logits, plus MLM for a tiny BERT from scratch (`loop`) ->
 typed events (`events`) the caller draws or prints -> a CSV log and summary (`log`) and a checkpoint
 (`checkpoints`); under torchrun, `distributed` splits each batch among the processes.
-Beside them: `runs` (the app's background runs) and `plots` (the curves). None of it
-knows Streamlit.
+Beside them: `runs` (the app's runs, each trained by `worker` in a child process) and `plots` (the
+curves). None of it knows Streamlit.
 """
 
 from explorer.training.checkpoints import checkpoint_zip, save_checkpoint

@@ -1,4 +1,4 @@
-"""Training runs for a server of many browser sessions: one background thread per run.
+"""Training runs for a server of many browser sessions: one child process per run, watched by a thread.
 
 A classroom shares one server, so:
 - each browser session has at most one run at a time;
@@ -7,28 +7,36 @@ A classroom shares one server, so:
 - a run whose page stops asking for news (closed tab: no heartbeat for `heartbeat_timeout` seconds,
   env NSP_EXPLORER_RUN_TIMEOUT, default 90) is stopped, so it cannot burn CPU forever.
 
-The page never touches the model while it trains: the run thread appends the loop's typed events to a list under
-a lock, and the page copies that list when it redraws. A finished or stopped run saves its checkpoint
-under explorer.models.checkpoints_dir()/<run id>.
+The training itself runs in a child process (explorer.training.worker), so its steps and the page's reruns
+stop contending for one interpreter lock. A thread of the server watches each run: it appends the child's
+typed events to a list under a lock (the page copies that list when it redraws), passes on Stop, Reset and
+the abandoned-run timeout, and ends the run whatever happens to the child. A finished or stopped run's
+child saves its checkpoint under explorer.models.checkpoints_dir()/<run id>; Reset, the timeout and
+pruning delete it.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import torch
+
+from explorer.corpus import Corpus
 from explorer.models import checkpoints_dir
 from explorer.run_slots import release_slot, take_slot
-from explorer.training.checkpoints import save_checkpoint
+from explorer.training import worker
 from explorer.training.config import TrainConfig
 from explorer.training.events import EndEvent, Event
 from explorer.training.loop import Trainer
+from explorer.training.worker import Failed, Saved, SaveFailed, WorkerDone, WorkerJob, failure_text
 
 MAX_RUNS_ENV = "NSP_EXPLORER_MAX_RUNS"
 TIMEOUT_ENV = "NSP_EXPLORER_RUN_TIMEOUT"
@@ -40,6 +48,10 @@ RUN_PREFIX = "run-"  # run ids, and so the only checkpoint folders the manager m
 # timeout of exactly 60 s could stop the run of a student who merely switched tabs.
 DEFAULT_HEARTBEAT_TIMEOUT = 90.0
 FORGET_AFTER_S = 3600.0  # finished runs of sessions that went quiet are dropped after this long
+WATCH_S = 0.2  # how often the watching thread looks at the heartbeat and the child when no event comes
+# A stopped child ends at its next step; one that has not ended this long after the request (stuck loading
+# a model, say) is killed, so Reset and the timeout always free the slot.
+STOP_GRACE_S = 60.0
 
 ACTIVE = ("starting", "running")
 
@@ -69,7 +81,10 @@ class TrainingRun:
     checkpoint: Path | None = None
     started: float = field(default_factory=time.time)
     last_heartbeat: float = field(default_factory=time.monotonic)
-    stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    # Process-shared flags: the child polls `stop_event` at every step and skips saving when `discard` is set.
+    stop_event: Any = field(default_factory=worker.CONTEXT.Event, repr=False)
+    discard: Any = field(default_factory=worker.CONTEXT.Event, repr=False)
+    stop_requested: float | None = None  # monotonic time of the first stop request
     _events: list[Event] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -91,6 +106,13 @@ class TrainingRun:
 
     def heartbeat(self) -> None:
         self.last_heartbeat = time.monotonic()
+
+    def request_stop(self, discard: bool = False) -> None:
+        if discard:
+            self.discard.set()  # set first: the child reads it after its loop ends
+        self.stop_event.set()
+        if self.stop_requested is None:
+            self.stop_requested = time.monotonic()
 
     def wait(self, timeout: float | None = None) -> bool:
         if self.thread is not None:
@@ -126,8 +148,11 @@ class RunManager:
         if run is not None:
             run.heartbeat()
 
-    def start(self, session_id: str, config: TrainConfig, corpus=None) -> TrainingRun:
-        """Start a run for this session in a background thread, or raise RunRefused saying why not."""
+    def start(self, session_id: str, config: TrainConfig, corpus: Corpus | None = None) -> TrainingRun:
+        """Start a run for this session in a child process, or raise RunRefused saying why not.
+
+        corpus: the documents to train on instead of config.corpus (sent to the child; tests use it).
+        """
         config.validate()
         with self._lock:
             stale = self._forget_stale()
@@ -166,7 +191,7 @@ class RunManager:
     def stop(self, session_id: str) -> None:
         run = self.run_for(session_id)
         if run is not None:
-            run.stop_event.set()
+            run.request_stop()
 
     def reset(self, session_id: str) -> None:
         """Stop this session's run (if any), forget it and delete its checkpoint, so the page starts over."""
@@ -176,7 +201,7 @@ class RunManager:
                 return
             run.forgotten = True
             ended = not run.active  # else its thread sees `forgotten` when it ends and deletes what it saved
-        run.stop_event.set()
+        run.request_stop(discard=True)
         if ended:
             self._delete_checkpoint(run)
 
@@ -232,60 +257,99 @@ class RunManager:
                     f"({MAX_CHECKPOINTS_ENV}={self.max_checkpoints})."
                 ).strip()
 
-    def _train(self, run: TrainingRun, trainer: Trainer) -> tuple[EndEvent | None, bool]:
-        """Run the loop, keeping its events; (its EndEvent, whether the page went quiet meanwhile)."""
-        run.status = "running"
-        end, abandoned = None, False
-        for event in trainer.run(run.stop_event):
-            run.add(event)
-            if isinstance(event, EndEvent):
-                end = event
-            if not abandoned and time.monotonic() - run.last_heartbeat > self.heartbeat_timeout:
-                abandoned = True  # the page stopped asking: its tab is closed
-                run.stop_event.set()
-        return end, abandoned
+    def _job(self, run: TrainingRun, corpus: Corpus | None) -> WorkerJob:
+        return WorkerJob(
+            trainer_class=Trainer,
+            config=run.config,
+            out_dir=self._root() / run.run_id,
+            corpus=corpus,
+            threads=torch.get_num_threads(),  # what this process would train with (NSP_EXPLORER_TORCH_THREADS)
+            server_pid=os.getpid(),
+            environment=dict(os.environ),
+        )
 
-    def _save(self, run: TrainingRun, trainer: Trainer, end: EndEvent | None) -> str:
-        """Save the run's checkpoint; returns the run's message (with the reason when saving failed)."""
-        message = end.message if end else ""
-        try:
-            run.checkpoint = save_checkpoint(
-                trainer.model, trainer.tokenizer, self._root() / run.run_id, run.config, trainer.log
-            )
-        except Exception as err:
-            message = f"{message} Saving the checkpoint failed: {err}".strip()
-            if end is not None:
-                end.message = message
-        return message
+    def _watch(self, run: TrainingRun, process: Any, messages: Any) -> dict[str, Any]:
+        """Relay the child's messages until its last one (or its death); stop it when the page goes quiet."""
+        state: dict[str, Any] = {"end": None, "abandoned": False, "save_problem": "", "failed": None}
+        while True:
+            try:
+                message = messages.get(timeout=WATCH_S)
+            except queue.Empty:
+                if not process.is_alive():  # killed, or crashed without a word: never leave the run "running"
+                    state["failed"] = Failed(
+                        f"The training process ended unexpectedly (exit code {process.exitcode}).", 0
+                    )
+                    return state
+                message = None
+            if isinstance(message, WorkerDone):
+                return state
+            if message is not None:
+                self._receive(run, message, state)
+            if not state["abandoned"] and time.monotonic() - run.last_heartbeat > self.heartbeat_timeout:
+                state["abandoned"] = True  # the page stopped asking: its tab is closed
+                run.request_stop(discard=True)
+            if run.stop_requested is not None and time.monotonic() - run.stop_requested > STOP_GRACE_S:
+                process.kill()  # the next get() times out, sees it dead and ends the run
 
-    def _work(self, run: TrainingRun, corpus) -> None:
+    def _receive(self, run: TrainingRun, message: Any, state: dict[str, Any]) -> None:
+        """Take in one message of the child: an event for the page, or what became of its checkpoint."""
+        if isinstance(message, Event):
+            run.add(message)
+            if isinstance(message, EndEvent):
+                state["end"] = message
+        elif isinstance(message, Saved):
+            self._saved(run, message.folder)
+        elif isinstance(message, SaveFailed):
+            state["save_problem"] = message.message
+        elif isinstance(message, Failed):
+            state["failed"] = message
+
+    def _saved(self, run: TrainingRun, folder: Path) -> None:
+        run.checkpoint = folder
+
+    def _outcome(self, run: TrainingRun, state: dict[str, Any]) -> tuple[str, str]:
+        """(status, message) of a run whose child is done."""
+        end, failed = state["end"], state["failed"]
+        if failed is not None:
+            if end is None:  # the page shows the run's end from its events
+                run.add(EndEvent("error", failed.step, 0.0, failed.message))
+            return "error", failed.message
+        if end is None:
+            return "error", "The training process ended without a word."
+        status, message = end.status, end.message
+        if state["save_problem"]:
+            message = end.message = f"{message} {state['save_problem']}".strip()
+        if state["abandoned"]:
+            message = f"Stopped at step {end.step}: the page stopped checking in for {self.heartbeat_timeout:g} s."
+            return "abandoned", message
+        return status, message
+
+    def _work(self, run: TrainingRun, corpus: Corpus | None) -> None:
         # Whatever fails, the finally block ends the run: a run stuck "running" would hold a slot (with
         # max_runs=1, the whole server's) until a restart.
-        status, message, trainer = "error", "", None
+        status, message, process = "error", "", None
         try:
-            trainer = Trainer(run.config, corpus=corpus)
-            end, abandoned = self._train(run, trainer)
-            status, message = (end.status, end.message) if end else ("error", "")
-            if trainer.step > 0 and not abandoned and not run.forgotten:
-                message = self._save(run, trainer, end)
-            if abandoned:
-                status = "abandoned"
-                message = (
-                    f"Stopped at step {trainer.step}: the page stopped checking in for {self.heartbeat_timeout:g} s."
-                )
+            process, messages = worker.start_worker(
+                self._job(run, corpus), f"nsp-train-{run.run_id}", run.stop_event, run.discard
+            )
+            run.status = "running"
+            status, message = self._outcome(run, self._watch(run, process, messages))
         except Exception as err:
-            status = "error"
-            message = str(err) if isinstance(err, ValueError) else f"{err.__class__.__name__}: {err}"
-            if not any(isinstance(e, EndEvent) for e in run.events()):  # the page shows the run's end from its events
-                run.add(EndEvent("error", getattr(trainer, "step", 0), 0.0, message))
+            status, message = "error", failure_text(err)
+            if not any(isinstance(e, EndEvent) for e in run.events()):
+                run.add(EndEvent("error", 0, 0.0, message))
         finally:
+            if process is not None:
+                process.join(timeout=STOP_GRACE_S)
+                if process.is_alive():
+                    process.kill()
             release_slot(run.slot)
             with self._lock:  # together with reset(): exactly one of the two sees the run end after it was forgotten
                 run.message, run.status = message, status
-                orphan = run.forgotten
-            if orphan:
+                orphan = run.forgotten or status == "abandoned" or run.checkpoint is None
+            if orphan:  # by run id: a child that died while saving leaves a folder but no checkpoint
                 self._delete_checkpoint(run)
-            elif run.checkpoint is not None:
+            else:
                 self._prune_checkpoints()
 
 
@@ -299,4 +363,6 @@ def get_manager() -> RunManager:
     with _manager_lock:
         if _manager is None:
             _manager = RunManager()
+            # The forkserver's imports take seconds: begin them with the first page, not the first Start.
+            threading.Thread(target=worker.prepare, name="nsp-train-prepare", daemon=True).start()
         return _manager

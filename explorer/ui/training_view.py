@@ -1,6 +1,6 @@
 """The Train tab: pick settings, press Start, watch the NSP loss fall from ln 2, then use the model.
 
-The run itself lives in explorer.training.runs (a background thread); this view only arranges
+The run itself lives in explorer.training.runs (a child process, watched by a thread); this view only arranges
 widgets, reads the run's event list and draws it. The live part is an st.fragment that reruns itself
 every REFRESH_S seconds while the run is active, so the rest of the page stays usable.
 
