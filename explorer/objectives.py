@@ -81,10 +81,15 @@ def task_corpus(task: Task) -> Corpus:
     return heldout_halves(HELDOUT_CORPUS)[1] if task.corpus == "heldout" else load_corpus(task.corpus)
 
 
+def labelled_pairs(corpus: Corpus, tokenizer, mode: str, n: int, seed: int) -> list[LabelledPair]:
+    """n pairs of a pair mode at 128 tokens, as the (a, b, label) pairs `explorer eval` reads."""
+    sampler = PairSampler(corpus, tokenizer, mode=mode, max_length=DEFAULT_MAX_LENGTH, seed=seed)
+    return [LabelledPair(p.a, p.b, p.label) for p in sampler.sample_many(n)]
+
+
 def task_pairs(task: Task, tokenizer, n: int) -> list[LabelledPair]:
     """n labelled pairs of the task: BERT's or ALBERT's recipe at 128 tokens, the same for every model."""
-    sampler = PairSampler(task_corpus(task), tokenizer, mode=task.mode, max_length=DEFAULT_MAX_LENGTH, seed=task.seed)
-    return [LabelledPair(p.a, p.b, p.label) for p in sampler.sample_many(n)]
+    return labelled_pairs(task_corpus(task), tokenizer, task.mode, n, task.seed)
 
 
 def check_pairs_per_cell(n: int) -> None:

@@ -37,7 +37,7 @@ from explorer.evaluate import LabelledPair, evaluate_pairs, read_pairs, report_f
 from explorer.examples import EVERYDAY_PAIRS  # noqa: E402
 from explorer.models import load_model  # noqa: E402
 from explorer.nsp import score_pairs  # noqa: E402
-from explorer.sampling import PairSampler  # noqa: E402
+from explorer.objectives import labelled_pairs  # noqa: E402
 from explorer.training.data import heldout_halves  # noqa: E402
 
 RECIPE = tomllib.loads((ROOT / "recipes" / "minilm_sop.toml").read_text(encoding="utf-8"))
@@ -47,11 +47,6 @@ COMMON: list[str] = ["--corpus", TRAIN_CORPUS, "--max-length", str(MAX_LENGTH), 
 TOP_LAYERS: int = RECIPE["train"]["top_layers"]
 STARTS: dict[str, str] = RECIPE["sweep"]["starts"]
 EVAL_PAIRS = 1000  # the runs' own held-out curve (all held-out documents); choices use validation pairs only
-
-
-def task_pairs(corpus, tokenizer, mode: str, n: int, seed: int) -> list[LabelledPair]:
-    sampled = PairSampler(corpus, tokenizer, mode=mode, max_length=MAX_LENGTH, seed=seed).sample_many(n)
-    return [LabelledPair(p.a, p.b, p.label) for p in sampled]
 
 
 def train(name: str, start: str, steps: int, eval_every: int, args) -> Path:
@@ -135,7 +130,7 @@ def main() -> None:
     begin = time.perf_counter()
     tokenizer = load_model(STARTS["nsp"], "cpu").tokenizer
     validation, test = heldout_halves(TRAIN_CORPUS, seed=0)
-    val_sop = task_pairs(validation, tokenizer, "sop", args.pairs // 2, seed=41)
+    val_sop = labelled_pairs(validation, tokenizer, "sop", args.pairs // 2, seed=41)
     results: dict = {"train_corpus": TRAIN_CORPUS, "top_layers": TOP_LAYERS}
     winner = args.start or sweep(val_sop, args, results)
     results["start"] = winner
@@ -143,8 +138,8 @@ def main() -> None:
     out = Path(args.out)
     export(final, STARTS[winner], out, val_sop, results)
     tests = {
-        "sop": task_pairs(test, tokenizer, "sop", args.pairs, 42),
-        "nsp": task_pairs(test, tokenizer, "bert", args.pairs, 43),
+        "sop": labelled_pairs(test, tokenizer, "sop", args.pairs, 42),
+        "nsp": labelled_pairs(test, tokenizer, "bert", args.pairs, 43),
     }
     for label, folder in (("shipped_fp16_delta", out), ("fp32_checkpoint", Path(final).parent / "final-calibrated")):
         results[label] = {task: accuracy_of(folder, pairs, "cpu") for task, pairs in tests.items()}

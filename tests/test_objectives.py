@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from test_training import topic_corpus
+from test_training import tiny_config, topic_corpus
 
 from explorer.cli import main as cli_main
 from explorer.labels import constant_accuracy, prior_logit_gap
@@ -129,23 +129,17 @@ def test_a_head_only_run_on_a_constant_label_task_learns_the_prior_gap(tiny_bert
     model.model.save_pretrained(tmp_path / "blind")
     model.tokenizer.save_pretrained(tmp_path / "blind")
     q = 0.25
-    config = TrainConfig(
+    config = tiny_config(
         base_model=str(tmp_path / "blind"),
         train_what="head",
         not_next_share=q,
         steps=150,
         batch_size=64,
         lr=0.05,
+        warmup=TrainConfig().warmup,
         weight_decay=0.0,
-        max_length=16,
-        mode="sentences",
-        dropout=0.0,
         eval_every=1000,
         eval_pairs=16,
-        heldout_fraction=0.25,
-        bf16="off",
-        device="cpu",
-        seed=0,
     )
     trainer = Trainer(config, corpus=topic_corpus())
     list(trainer.run())
