@@ -68,6 +68,7 @@ class Phase:
     open_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     values: int = 0
+    training: dict[str, str] = field(default_factory=dict)
 
 
 async def one_student(url: str, seed: int, duration: float, think: tuple[float, float], phase: Phase) -> None:
@@ -89,6 +90,21 @@ async def one_student(url: str, seed: int, duration: float, think: tuple[float, 
             step += 1
     except Exception as err:  # a failed student is the measurement, not a crash of the bench
         phase.errors.append(f"{err.__class__.__name__}: {err}"[:200])
+    finally:
+        await student.close()
+
+
+async def one_trainer(url: str, duration: float, phase: Phase) -> None:
+    """The student who presses Start in the Train tab (default preset) at the phase's start and keeps the
+    page open until the run ends; not counted among the students' edits."""
+    student = Student(url)
+    try:
+        await student.open()
+        await student.press("Start")
+        phase.training["end"] = await student.follow_run(limit=duration + 120)
+        phase.training.update(student.metrics)
+    except Exception as err:
+        phase.training["error"] = f"{err.__class__.__name__}: {err}"[:200]
     finally:
         await student.close()
 
@@ -143,11 +159,12 @@ def pct(xs: list[float], q: int) -> float | None:
     return round(statistics.quantiles(xs, n=100, method="inclusive")[q - 1], 1)
 
 
-def run_phase(url: str, pids: list[int], n: int, duration: float, think: tuple[float, float]) -> dict:
+def run_phase(url: str, pids: list[int], n: int, duration: float, think: tuple[float, float], train: bool) -> dict:
     phase = Phase()
 
     async def all_students() -> None:
-        await asyncio.gather(*(one_student(url, 1000 * n + i, duration, think, phase) for i in range(n)))
+        trainer = [one_trainer(url, duration, phase)] if train else []
+        await asyncio.gather(*trainer, *(one_student(url, 1000 * n + i, duration, think, phase) for i in range(n)))
 
     with ServerProbe(pids) as probe:
         cpu0, wall0 = probe.cpu_seconds(), time.perf_counter()
@@ -167,6 +184,7 @@ def run_phase(url: str, pids: list[int], n: int, duration: float, think: tuple[f
         "server_rss_peak_mb": round(probe.peak_mb, 1),
         "server_cpu_cores": round(cpu / wall, 2),
         "seconds": round(wall, 1),
+        **({"training_run": phase.training} if train else {}),
     }
 
 
@@ -186,7 +204,7 @@ def measure(label: str, url: str, pids: list[int], counts: list[int], args) -> d
     baseline = rss_after_sessions_expire(probe, args.settle)
     phases = []
     for n in counts:
-        phases.append(run_phase(url, pids, n, args.duration, (args.think_min, args.think_max)))
+        phases.append(run_phase(url, pids, n, args.duration, (args.think_min, args.think_max), args.train))
         phases[-1]["server_rss_after_mb"] = rss_after_sessions_expire(probe, args.settle)
         print(label, json.dumps(phases[-1]))
     return {"label": label, "server_rss_baseline_mb": baseline, "phases": phases}
@@ -220,6 +238,7 @@ def main() -> None:
     parser.add_argument("--baseline-dir", type=Path, help="another checkout of the app, measured side by side")
     parser.add_argument("--url", help="drive this running server instead of starting one")
     parser.add_argument("--pids", default="", help="with --url: the server processes to watch")
+    parser.add_argument("--train", action="store_true", help="one more student runs the Train tab's default preset")
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -236,7 +255,8 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_note(),
         "method": "websocket client speaking Streamlit's protocol; edit -> new p(IsNext) on the client clock; "
-        f"think time {args.think_min}-{args.think_max} s, {args.duration:.0f} s per phase",
+        f"think time {args.think_min}-{args.think_max} s, {args.duration:.0f} s per phase"
+        + ("; one more student starts the Train tab's default preset at each phase's start" if args.train else ""),
         "target": f"30 students: p95 <= {TARGET_P95_MS} ms, 0 errors; 60 students: 0 errors",
         "runs": runs,
     }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import websockets
@@ -56,6 +57,10 @@ class Student:
     timeout: float = 120.0
     text_area_ids: dict[str, str] = field(default_factory=dict)  # label -> widget id
     fragment_id: str = ""  # the fragment the text areas live in ("" = none: a full rerun)
+    button_ids: dict[str, str] = field(default_factory=dict)  # label -> widget id
+    metrics: dict[str, str] = field(default_factory=dict)  # label -> the value last drawn
+    progress_text: str = ""  # the last progress bar's line (the Train tab's run status)
+    auto_rerun: tuple[float, str] | None = None  # (seconds, fragment id) of a fragment that asks to be rerun
     _ws: websockets.ClientConnection | None = None
     _cache: dict[str, ForwardMsg] = field(default_factory=dict)
 
@@ -103,6 +108,32 @@ class Student:
         assert seen.finished_at is not None  # _run returns only after script_finished, which sets it
         return seen.metric_at - start, seen.finished_at - start, seen
 
+    async def press(self, label: str) -> RunSeen:
+        """Click a button (a full rerun whose widget states hold the button's trigger), as a browser does."""
+        msg = BackMsg()
+        msg.rerun_script.widget_states.widgets.append(WidgetState(id=self.button_ids[label], trigger_value=True))
+        return await self._run(msg)
+
+    async def follow_run(self, limit: float, until: Callable[[str], bool] = lambda line: False) -> str:
+        """Keep the page open while a training run goes on: answer the live panel's auto-rerun requests
+        (the browser's timer does this) until the progress line says the run ended, `until(line)` holds
+        or `limit` seconds passed. Returns that line; the held-out metrics drawn last are in `metrics`."""
+        end = time.perf_counter() + limit
+        while time.perf_counter() < end and not self.progress_text.startswith("Run ") and not until(self.progress_text):
+            if self.auto_rerun is None:
+                raise ProtocolError("the Train tab drew no live panel that reruns itself")
+            interval, fragment = self.auto_rerun
+            await asyncio.sleep(interval)
+            msg = BackMsg()
+            msg.rerun_script.fragment_id = fragment
+            msg.rerun_script.is_auto_rerun = True
+            try:
+                await self._run(msg)
+            except ProtocolError:
+                if not self.progress_text.startswith("Run "):  # at the end the panel reruns the whole page
+                    raise
+        return self.progress_text
+
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
@@ -119,6 +150,8 @@ class Student:
                 raise ProtocolError(f"no script_finished within {self.timeout:.0f} s")
             raw = await asyncio.wait_for(self._ws.recv(decode=False), left)  # protobuf frames: bytes
             self._read(self._resolve(raw), seen)
+            if seen.finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                seen.finished = None  # the script called st.rerun(): the run that answers is the next one
         if seen.finished not in FINISHED_OK or seen.errors:
             raise ProtocolError(f"run ended with status {seen.finished}: {'; '.join(seen.errors)[:300]}")
         return seen
@@ -140,6 +173,8 @@ class Student:
         kind = fwd.WhichOneof("type")
         if kind == "script_finished":
             seen.finished, seen.finished_at = fwd.script_finished, time.perf_counter()
+        elif kind == "auto_rerun":
+            self.auto_rerun = (fwd.auto_rerun.interval, fwd.auto_rerun.fragment_id)
         elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
             element = fwd.delta.new_element
             which = element.WhichOneof("type")
@@ -147,6 +182,12 @@ class Student:
                 seen.metric, seen.metric_at = element.metric.body, time.perf_counter()
             elif which == "metric" and element.metric.label == FORWARD_LABEL:
                 seen.forward_ms = float(element.metric.body.split()[0])
+            elif which == "metric":
+                self.metrics[element.metric.label] = element.metric.body
+            elif which == "button":
+                self.button_ids[element.button.label] = element.button.id
+            elif which == "progress":
+                self.progress_text = element.progress.text
             elif which == "text_area":
                 self.text_area_ids[element.text_area.label] = element.text_area.id
                 self.fragment_id = fwd.delta.fragment_id

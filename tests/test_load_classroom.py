@@ -59,3 +59,22 @@ def test_two_students_each_get_the_value_of_their_own_edit(app):
             expected = score_pair(model, texts["Sentence A"], texts["Sentence B"]).p_is_next
             assert shown is not None
             assert float(shown) == pytest.approx(expected, abs=2e-4), texts
+
+
+def test_a_student_can_start_follow_and_stop_a_training_run(app):
+    """What `load_classroom.py --train` does: press Start, answer the live panel's reruns, see steps, press Stop."""
+
+    async def trainer() -> tuple[str, str]:
+        student = Student(app.url, timeout=600)
+        await student.open()
+        await student.press("Start")
+        running = await student.follow_run(limit=300, until=lambda line: line.startswith("step "))
+        await student.press("Stop")
+        ended = await student.follow_run(limit=300)
+        await student.close()
+        return running, ended
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running, ended = pool.submit(asyncio.run, trainer()).result()
+    assert running.startswith("step ") and "steps/s" in running
+    assert ended.startswith("Run stopped at step ")

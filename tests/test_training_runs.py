@@ -14,7 +14,7 @@ from test_training import tiny_config, topic_corpus
 
 from explorer.models import LoadedModel, load_model
 from explorer.nsp import score_pair
-from explorer.training import Trainer
+from explorer.training import Trainer, worker
 from explorer.training import runs as training_runs
 from explorer.training.events import EndEvent, EvalEvent, StartEvent, StepEvent
 from explorer.training.runs import FORGET_AFTER_S, RunManager, RunRefused
@@ -171,13 +171,18 @@ PROBE_PAIR = ("apple pear plum grape lemon", "bus train taxi tram plane")
 
 
 class ProbingTrainer(Trainer):
-    """Trains as usual, then writes its own process id, thread count and score of PROBE_PAIR to a file."""
+    """Trains as usual, then writes its own process id, thread count, niceness and score of PROBE_PAIR to a file."""
 
     def run(self, stop_event=None):
         yield from super().run(stop_event)
         mine = LoadedModel(self.model, self.tokenizer, "child", "child", self.device, head_trained=True)
         result = score_pair(mine, *PROBE_PAIR)
-        probe = {"pid": os.getpid(), "threads": torch.get_num_threads(), "logits": result.logits.tolist()}
+        probe = {
+            "pid": os.getpid(),
+            "threads": torch.get_num_threads(),
+            "nice": os.nice(0),
+            "logits": result.logits.tolist(),
+        }
         with open(os.environ[PROBE_ENV], "w") as handle:
             json.dump(probe, handle)
 
@@ -197,7 +202,10 @@ def test_the_child_trains_in_order_and_its_model_comes_back_exactly(tmp_path, mo
     steps_and_evals = [(e.step, isinstance(e, EvalEvent)) for e in events if isinstance(e, (StepEvent, EvalEvent))]
     assert steps_and_evals == sorted(steps_and_evals)  # each evaluation right after its step
     seen = json.loads(probe.read_text())
-    assert seen["pid"] != os.getpid() and seen["threads"] == torch.get_num_threads()
+    assert seen["pid"] != os.getpid()
+    # Every core, below the page's priority: the class's edits are scheduled first.
+    assert seen["threads"] == (os.cpu_count() or 1)
+    assert seen["nice"] == min(19, os.nice(0) + worker.NICENESS)
     back = score_pair(load_model(str(run.checkpoint), "cpu"), *PROBE_PAIR)
     assert back.logits.tolist() == pytest.approx(seen["logits"], abs=1e-6)
 

@@ -45,3 +45,33 @@ def test_closed_sections_are_not_computed(reference, monkeypatch):
     # the three figures of the closed section are missing, the six shown ones are unchanged
     assert now["figures"] == [f for i, f in enumerate(reference["figures"]) if i not in (1, 2, 3)]
     assert now["metrics"] == reference["metrics"]
+
+
+def test_a_page_run_freezes_the_heap_once(app_page, monkeypatch):
+    """After a full page run the long-lived heap is out of the collector's reach (gc.freeze), and
+    settling again does nothing: no second collection, no second freeze."""
+    import gc
+
+    from explorer.ui import server_memory
+
+    assert server_memory._heap_settled.is_set()
+    assert gc.get_freeze_count() > 100_000  # the libraries and the model: hundreds of thousands of objects
+    calls = []
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    server_memory.settle_heap()
+    assert calls == []
+
+
+def test_malloc_is_tuned_once_per_process():
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc only")
+    code = (
+        "import threading; from explorer.ui.server_memory import tune_malloc as f; a = f(); b = f(); "
+        "print(a, b, sum(t.name == 'nsp-malloc-trim' for t in threading.enumerate()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False", "1"]  # done once: one trimming thread

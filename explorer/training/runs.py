@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import torch
-
 from explorer.corpus import Corpus
 from explorer.models import checkpoints_dir
 from explorer.run_slots import release_slot, take_slot
@@ -263,7 +261,7 @@ class RunManager:
             config=run.config,
             out_dir=self._root() / run.run_id,
             corpus=corpus,
-            threads=torch.get_num_threads(),  # what this process would train with (NSP_EXPLORER_TORCH_THREADS)
+            threads=os.cpu_count() or 1,  # every core: the child runs below the page's priority (worker.NICENESS)
             server_pid=os.getpid(),
             environment=dict(os.environ),
         )

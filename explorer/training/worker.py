@@ -74,7 +74,7 @@ class WorkerJob:
     config: TrainConfig
     out_dir: Path
     corpus: Corpus | None = None  # None: the child loads config.corpus itself (the default one is preloaded)
-    threads: int = 1  # torch threads: what training in the server process would use
+    threads: int = 1  # torch threads for the run
     server_pid: int = 0  # the child stops when this process is gone (a crashed server leaves no run behind)
     environment: dict[str, str] = field(default_factory=dict)  # the server's, as it is at Start
 
@@ -165,8 +165,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# The training child's niceness: above the server's (0), so that when a class is editing, the page's work
+# is scheduled first and the run takes the CPU time the class leaves; alone on the machine it loses nothing.
+NICENESS = 10
+
+
 def _settle(job: WorkerJob) -> None:
-    """Make the child read the server's settings as they are now, not as they were when the forkserver began."""
+    """Make the child read the server's settings as they are now, not as they were when the forkserver began,
+    and step back to a lower priority before any computing thread starts (Linux threads inherit it)."""
+    os.nice(NICENESS)
     os.environ.clear()
     os.environ.update(job.environment)
     if job.threads > 0 and torch.get_num_threads() != job.threads:

@@ -4,10 +4,12 @@ import streamlit as st
 
 from explorer.ui import batch_view, eval_view, explorer_view, sampling_view, training_view
 from explorer.ui.resources import cached_model
+from explorer.ui.server_memory import settle_heap, tune_malloc
 from explorer.ui.sidebar import render_sidebar
 
 
 def main() -> None:
+    tune_malloc()
     st.set_page_config(page_title="NSP Explorer", page_icon="🔗", layout="wide")
     st.title("NSP Explorer")
     st.caption("How BERT's Next Sentence Prediction turns two sentences into one number: the loss.")
@@ -23,3 +25,4 @@ def main() -> None:
         training_view.render(cached_model, settings.device)
     with evaluate:
         eval_view.render(settings.loaded, settings.max_length)
+    settle_heap()
