@@ -102,23 +102,27 @@ def test_reset_while_the_checkpoint_is_saved_still_deletes_it(tmp_path, monkeypa
 
 def test_reset_and_forgetting_delete_only_the_runs_own_checkpoint(tmp_path):
     manager = RunManager(max_runs=1, checkpoint_root=tmp_path)
+    deleted = []
+    manager.on_checkpoint_deleted(deleted.append)
+    manager.on_checkpoint_deleted(deleted.append)  # the same listener twice: told once
     (tmp_path / "cli-20240101-000000").mkdir()  # the CLI's checkpoints are the user's: never deleted
     (tmp_path / "notes.txt").write_text("mine")
     corpus = topic_corpus()
     first = manager.start("first", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
     assert first.wait(300) and first.checkpoint.is_dir()
-    folder = first.checkpoint
+    first_folder = first.checkpoint
     manager.reset("first")
-    assert not folder.exists() and first.checkpoint is None
+    assert not first_folder.exists() and first.checkpoint is None
 
     second = manager.start("second", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
     assert second.wait(300) and second.checkpoint.is_dir()
-    folder = second.checkpoint
+    second_folder = second.checkpoint
     second.last_heartbeat -= FORGET_AFTER_S + 1  # its session went quiet long ago
     third = manager.start("third", tiny_config(steps=2, eval_pairs=16), corpus=corpus)
-    assert manager.run_for("second") is None and not folder.exists()  # forgotten as stale, checkpoint deleted
+    assert manager.run_for("second") is None and not second_folder.exists()  # forgotten as stale, deleted
     assert third.wait(300)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cli-20240101-000000", "notes.txt", third.run_id])
+    assert deleted == [first_folder, second_folder]  # what a model cache must drop (explorer/ui/resources.py)
 
 
 def test_only_the_newest_checkpoints_are_kept(tmp_path):

@@ -165,3 +165,18 @@ def test_in_the_full_app_the_trained_model_is_then_used_by_the_explorer(app_env)
     at.button(key="train_reset").click().run()
     assert not at.exception and not at.error
     assert not any(o.startswith("trained: ") for o in at.selectbox(key="model_choice").options)
+
+
+def test_a_deleted_checkpoint_leaves_the_model_cache(tiny_bert_dir, tmp_path):
+    """The server-wide model cache drops a trained model when its checkpoint is deleted (Reset, or the run
+    forgotten), so a session's model does not stay in memory after it."""
+    import shutil
+
+    from explorer.ui.resources import cached_model, forget_cached_model
+
+    folder = tmp_path / "run-deleted"
+    shutil.copytree(tiny_bert_dir, folder)
+    first = cached_model(str(folder), "cpu")
+    assert cached_model(str(folder), "cpu") is first  # cached
+    forget_cached_model(folder)
+    assert cached_model(str(folder), "cpu") is not first  # loaded again: the old one was dropped

@@ -23,6 +23,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -132,6 +133,14 @@ class RunManager:
         self.checkpoint_root = Path(checkpoint_root) if checkpoint_root else None
         self._runs: dict[str, TrainingRun] = {}  # session id -> its latest run
         self._lock = threading.Lock()
+        self._deletion_listeners: list[Callable[[Path], None]] = []
+
+    def on_checkpoint_deleted(self, listener: Callable[[Path], None]) -> None:
+        """Call `listener(folder)` after each checkpoint folder this manager deletes (e.g. to drop a model
+        loaded from it); adding the same listener again does nothing."""
+        with self._lock:
+            if listener not in self._deletion_listeners:
+                self._deletion_listeners.append(listener)
 
     def active_runs(self) -> int:
         with self._lock:
@@ -230,6 +239,10 @@ class RunManager:
             and folder.resolve().parent == root
         ):
             shutil.rmtree(folder, ignore_errors=True)  # a half-deleted folder is still better than a crash
+            with self._lock:
+                listeners = list(self._deletion_listeners)
+            for listener in listeners:
+                listener(folder)
 
     def _prune_checkpoints(self) -> None:
         """Keep the newest `max_checkpoints` run folders under the root; never touch an active run's folder."""

@@ -1,8 +1,10 @@
 """Objects shared by every browser session of one server process."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from explorer.device import limit_threads_from_env
+from explorer.device import DEVICE_NAMES, limit_threads_from_env
 from explorer.embeddings import EmbeddingSum, SegmentVectors, embedding_sum, segment_vectors
 from explorer.encoding import PairEncoding
 from explorer.models import LoadedModel, load_model
@@ -18,6 +20,13 @@ def cached_model(source: str, device: str) -> LoadedModel:
     # student should not read that one-off cost as "the forward pass took 500 ms".
     score_pair(loaded, "A warm-up sentence.", "Another one.")
     return loaded
+
+
+def forget_cached_model(folder: Path) -> None:
+    """A deleted checkpoint's model leaves the server-wide cache too (for every device it may have been
+    loaded on), so a session's trained model does not outlive its checkpoint in memory."""
+    for device in DEVICE_NAMES:
+        cached_model.clear(str(folder), device)
 
 
 def model_key(loaded: LoadedModel) -> tuple[str, str, int]:
