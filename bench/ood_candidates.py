@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+from results_file import write_results  # beside this script
 
 from explorer.calibration import fit_temperature
 from explorer.evaluate import EvalReport, report_from_logits
@@ -65,16 +64,7 @@ def main() -> None:
     for source in [DEFAULT_SOURCE, *args.model]:
         models[source] = score(source, halves, labels)
         print(source, json.dumps({k: models[source][k] for k in ("validation", "test", "test_with_that_temperature")}))
-    out = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, CPU only",
-        "pairs_per_source": args.pairs,
-        "seed": args.seed,
-        "models": models,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, {"pairs_per_source": args.pairs, "seed": args.seed, "models": models}, "CPU only")
 
 
 if __name__ == "__main__":

@@ -114,12 +114,17 @@ class Student:
         msg.rerun_script.widget_states.widgets.append(WidgetState(id=self.button_ids[label], trigger_value=True))
         return await self._run(msg)
 
+    @property
+    def run_ended(self) -> bool:
+        """The Train tab's progress line says how the run ended ("Run finished at step ...", "Run stopped ...")."""
+        return self.progress_text.startswith("Run ")
+
     async def follow_run(self, limit: float, until: Callable[[str], bool] = lambda line: False) -> str:
         """Keep the page open while a training run goes on: answer the live panel's auto-rerun requests
         (the browser's timer does this) until the progress line says the run ended, `until(line)` holds
         or `limit` seconds passed. Returns that line; the held-out metrics drawn last are in `metrics`."""
         end = time.perf_counter() + limit
-        while time.perf_counter() < end and not self.progress_text.startswith("Run ") and not until(self.progress_text):
+        while time.perf_counter() < end and not self.run_ended and not until(self.progress_text):
             if self.auto_rerun is None:
                 raise ProtocolError("the Train tab drew no live panel that reruns itself")
             interval, fragment = self.auto_rerun
@@ -130,7 +135,7 @@ class Student:
             try:
                 await self._run(msg)
             except ProtocolError:
-                if not self.progress_text.startswith("Run "):  # at the end the panel reruns the whole page
+                if not self.run_ended:  # at the end the panel reruns the whole page
                     raise
         return self.progress_text
 
