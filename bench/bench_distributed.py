@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_distributed.py [--steps 30] [--repeats 2]
 
-Both train the "quick demo" recipe (bundled MiniLM, sentences of 32 tokens, global batch 32) with
+Both train the quick demo's first recipe (bundled MiniLM, sentences of 32 tokens, global batch 32) with
 `python -m explorer train --json`, alternating one run of each per repeat so that the machine's load
 (shared with other work) falls on both alike; steps/s is the loop's own figure at the last step
 (evaluation excluded). Writes bench/results/distributed.json with the 1-minute load average.
@@ -25,7 +25,8 @@ RESULTS = ROOT / "bench" / "results" / "distributed.json"
 
 def train_args(steps: int, out: Path) -> list[str]:
     return [
-        "-m", "explorer", "train", "--preset", "quick demo", "--steps", str(steps), "--no-time-limit",
+        "-m", "explorer", "train", "--preset", "quick demo", "--mode", "sentences", "--batch-size", "32",
+        "--steps", str(steps), "--no-time-limit",
         "--eval-every", str(10 * steps), "--eval-pairs", "32", "--device", "cpu", "--json", "--out", str(out),
     ]  # fmt: skip
 

@@ -3,7 +3,9 @@ each run twice, each run in a fresh process so its thread count and bf16 choice 
 
     .venv/bin/python bench/bench_quick_demo.py [--runs 2] [--seed 0] [--settings 2:auto,2:off,1:off]
 
-Settings are THREADS:BF16[:nofit] (nofit: the preset with fit_to_time off, the baseline), or `app`: the
+Settings are THREADS:BF16[:nofit][:before] (nofit: the preset with fit_to_time off; before: the preset's
+recipe before issue 20's second change, single sentences in batches of 32 with a 5% warmup, the baseline
+run side by side), or `app`: the
 preset started from the Train tab of the real app in headless Chromium (Start pressed, nobody else on the
 server), its numbers read from the checkpoint the run saves. 2:auto is
 the preset as tuned (2 threads, bf16 where the CPU has it), 2:off forces fp32, 1:off is fp32 on one
@@ -35,14 +37,18 @@ RESULTS = ROOT / "bench" / "results" / "quick_demo.json"
 TARGET_LOSS, TARGET_ACCURACY = math.log(2) - 0.05, 0.65
 
 
-def one_run(threads: int, bf16: str, seed: int, fit: bool = True) -> dict:
+# The quick demo's recipe before BERT chunks and batches of 16 (the baseline of the `before` settings).
+BEFORE = {"mode": "sentences", "batch_size": 32, "warmup": 0.05, "steps": 300}
+
+
+def one_run(threads: int, bf16: str, seed: int, fit: bool = True, before: bool = False) -> dict:
     """Run the preset in this process (called in a child process) and describe the run."""
     import torch
 
     torch.set_num_threads(threads)
     from explorer.training import EndEvent, EvalEvent, PlanEvent, StepEvent, Trainer, preset
 
-    config = preset("quick demo", bf16=bf16, seed=seed, fit_to_time=fit)
+    config = preset("quick demo", bf16=bf16, seed=seed, fit_to_time=fit, **(BEFORE if before else {}))
     started = time.perf_counter()
     trainer = Trainer(config)
     setup = time.perf_counter() - started
@@ -63,6 +69,7 @@ def one_run(threads: int, bf16: str, seed: int, fit: bool = True) -> dict:
     return {
         "threads": threads,
         "fit_to_time": fit,
+        "recipe": "before" if before else "preset",
         "bf16": trainer.use_bf16,
         "setup_s": round(setup, 1),
         "plans": plans,
@@ -145,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         threads, bf16, *rest = args.one.split(":")
-        print(json.dumps(one_run(int(threads), bf16, args.seed, fit=rest != ["nofit"])))
+        print(json.dumps(one_run(int(threads), bf16, args.seed, fit="nofit" not in rest, before="before" in rest)))
         return
     settings = args.settings.split(",")
     runs: dict[str, list[dict]] = {s: [] for s in settings}
