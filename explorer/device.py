@@ -1,6 +1,8 @@
 """Choosing where the model runs: auto (CUDA, then Apple MPS, then CPU), or a forced choice."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -58,3 +60,26 @@ def limit_threads_from_env() -> int:
     if value.isdigit() and int(value) > 0 and torch.get_num_threads() != int(value):
         torch.set_num_threads(int(value))
     return torch.get_num_threads()
+
+
+# A forward pass over one short pair takes the same time on one intra-op thread as on two (MiniLM, ~20 tokens:
+# 27-28 ms either way on a 2-core laptop), but on two it waits for the slower thread whenever another process
+# holds a core, e.g. the student's own browser drawing the previous answer. Longer inputs gain from every core.
+SHORT_PASS_TOKENS = 128
+
+
+@contextmanager
+def threads_for_pass(tokens: int, device: torch.device) -> Iterator[None]:
+    """One intra-op thread for a CPU pass over at most SHORT_PASS_TOKENS tokens; torch's own count otherwise.
+
+    torch keeps the count per thread (and as the default of new threads), so it is put back on the way out.
+    """
+    before = torch.get_num_threads()
+    single = device.type == "cpu" and tokens <= SHORT_PASS_TOKENS and before > 1
+    if single:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if single:
+            torch.set_num_threads(before)

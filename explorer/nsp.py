@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from explorer.device import threads_for_pass
 from explorer.encoding import DEFAULT_MAX_LENGTH, PairEncoding, encode_pair
 from explorer.labels import IS_NEXT, NOT_NEXT
 from explorer.models import LoadedModel
@@ -95,7 +96,8 @@ def score_pair(
     inputs = encoding.tensors(loaded.device)
     _sync(loaded.device)
     start = time.perf_counter()
-    steps = nsp_steps(loaded.model, inputs)
+    with threads_for_pass(len(encoding.input_ids), loaded.device):
+        steps = nsp_steps(loaded.model, inputs)
     _sync(loaded.device)
     seconds = time.perf_counter() - start
     head = loaded.model.cls.seq_relationship

@@ -5,9 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from explorer import nsp
+from explorer.device import SHORT_PASS_TOKENS, threads_for_pass
 from explorer.labels import IS_NEXT, NOT_NEXT
 from explorer.nsp import cross_entropy, score_pair, score_pairs, softmax
 
+THREADS_AT_START = torch.get_num_threads()
 PAIR = ("The man went to the store.", "He bought a gallon of milk.")
 
 
@@ -74,3 +77,27 @@ def test_softmax_and_cross_entropy_are_stable():
 def test_bad_label_is_rejected(tiny):
     with pytest.raises(ValueError):
         score_pair(tiny, *PAIR, label=2)
+
+
+def test_a_short_pair_runs_on_one_thread_and_a_long_one_on_all(bundled, monkeypatch):
+    """The scoring pass of a short pair uses one intra-op thread (no waiting on a core another process
+    holds); a long pass keeps torch's count, and the caller's count is back afterwards either way."""
+    seen = []
+    real = nsp.nsp_steps
+
+    def spy(model, inputs):
+        seen.append((inputs["input_ids"].shape[1], torch.get_num_threads()))
+        return real(model, inputs)
+
+    monkeypatch.setattr(nsp, "nsp_steps", spy)
+    torch.set_num_threads(2)
+    try:
+        short = nsp.score_pair(bundled, "The man went to the store.", "He bought milk.", 0)
+        long = nsp.score_pair(bundled, "word " * 100, "other " * 100, 0, max_length=256)
+        assert torch.get_num_threads() == 2
+        with threads_for_pass(10, torch.device("meta")):
+            assert torch.get_num_threads() == 2  # not a CPU pass: torch's own count
+    finally:
+        torch.set_num_threads(THREADS_AT_START)
+    assert seen == [(len(short.encoding.input_ids), 1), (len(long.encoding.input_ids), 2)]
+    assert len(long.encoding.input_ids) > SHORT_PASS_TOKENS
