@@ -78,8 +78,13 @@ def _sync(device: torch.device) -> None:
 
 @torch.inference_mode()
 def nsp_steps(model, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Run the model once and return each step of the NSP head for a batch (all tensors [batch, ...])."""
-    outputs = model.bert(**inputs)
+    """Run the model once and return each step of the NSP head for a batch (all tensors [batch, ...]).
+
+    A short CPU pass runs on one intra-op thread (threads_for_pass), a batch of many pairs on every core.
+    """
+    ids = inputs["input_ids"]
+    with threads_for_pass(ids.numel(), ids.device):
+        outputs = model.bert(**inputs)
     h_cls = outputs.last_hidden_state[:, 0]
     pooled = outputs.pooler_output  # model.bert.pooler applied to h_cls
     logits = model.cls(pooled)
@@ -96,8 +101,7 @@ def score_pair(
     inputs = encoding.tensors(loaded.device)
     _sync(loaded.device)
     start = time.perf_counter()
-    with threads_for_pass(len(encoding.input_ids), loaded.device):
-        steps = nsp_steps(loaded.model, inputs)
+    steps = nsp_steps(loaded.model, inputs)
     _sync(loaded.device)
     seconds = time.perf_counter() - start
     head = loaded.model.cls.seq_relationship

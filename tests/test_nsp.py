@@ -79,17 +79,15 @@ def test_bad_label_is_rejected(tiny):
         score_pair(tiny, *PAIR, label=2)
 
 
-def test_a_short_pair_runs_on_one_thread_and_a_long_one_on_all(bundled, monkeypatch):
+def test_a_short_pair_runs_on_one_thread_and_a_long_one_on_all(bundled):
     """The scoring pass of a short pair uses one intra-op thread (no waiting on a core another process
     holds); a long pass keeps torch's count, and the caller's count is back afterwards either way."""
     seen = []
-    real = nsp.nsp_steps
 
-    def spy(model, inputs):
-        seen.append((inputs["input_ids"].shape[1], torch.get_num_threads()))
-        return real(model, inputs)
+    def record(module, args, kwargs):
+        seen.append((kwargs["input_ids"].shape[1], torch.get_num_threads()))
 
-    monkeypatch.setattr(nsp, "nsp_steps", spy)
+    hook = bundled.model.bert.register_forward_pre_hook(record, with_kwargs=True)
     torch.set_num_threads(2)
     try:
         short = nsp.score_pair(bundled, "The man went to the store.", "He bought milk.", 0)
@@ -98,6 +96,7 @@ def test_a_short_pair_runs_on_one_thread_and_a_long_one_on_all(bundled, monkeypa
         with threads_for_pass(10, torch.device("meta")):
             assert torch.get_num_threads() == 2  # not a CPU pass: torch's own count
     finally:
+        hook.remove()
         torch.set_num_threads(THREADS_AT_START)
     assert seen == [(len(short.encoding.input_ids), 1), (len(long.encoding.input_ids), 2)]
     assert len(long.encoding.input_ids) > SHORT_PASS_TOKENS
