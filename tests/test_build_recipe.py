@@ -32,6 +32,7 @@ def test_every_candidate_is_a_valid_training_run(name):
     config = _config([*COMMON, *RECIPE["sweep"]["candidates"][name]])
     assert config.corpus == RECIPE["data"]["train_corpus"] and config.max_length == RECIPE["data"]["max_length"]
     assert config.freeze_word_embeddings
+    assert config.warmup == 0.05 and config.dropout == 0.0  # what the releases trained with, whatever the preset
 
 
 def test_the_refinements_are_valid_training_runs_and_the_sweep_names_candidates():
