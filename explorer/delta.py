@@ -21,9 +21,8 @@ from safetensors.torch import load_file, save_file
 MANIFEST = "delta.json"
 FROZEN_BY_DEFAULT = ("bert.embeddings.word_embeddings.weight",)
 SHARD_BYTES = 12 * 1024 * 1024
+LOW_RANK_UP, LOW_RANK_DOWN = "@up", "@down"  # suffixes of a low-rank matrix's two stored factors
 
-
-LOW_RANK_UP, LOW_RANK_DOWN = "@up", "@down"
 
 FROZEN_TOLERANCE = 1e-3  # an fp16 copy of the base differs by less; a frozen tensor that was trained differs more
 

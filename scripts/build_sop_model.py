@@ -67,9 +67,12 @@ def train(name: str, start: str, steps: int, eval_every: int, args) -> Path:
     return out
 
 
-def accuracy_of(folder: Path | str, pairs: list[LabelledPair], device: str) -> dict:
-    report = evaluate_pairs(load_model(str(folder), device), pairs, max_length=MAX_LENGTH, batch_size=64)
+def summary(report) -> dict:
     return {"accuracy": report.accuracy, "mean_loss": report.mean_loss, "ece": report.ece, "n": report.n}
+
+
+def accuracy_of(folder: Path | str, pairs: list[LabelledPair], device: str) -> dict:
+    return summary(evaluate_pairs(load_model(str(folder), device), pairs, max_length=MAX_LENGTH, batch_size=64))
 
 
 def sweep(val_sop: list[LabelledPair], args, results: dict) -> str:
@@ -84,13 +87,17 @@ def sweep(val_sop: list[LabelledPair], args, results: dict) -> str:
 
 
 def calibrate(loaded, val_sop: list[LabelledPair], results: dict) -> None:
-    """Fit one temperature on the validation SOP pairs and fold it into the head, in place."""
+    """Fit one temperature on the validation SOP pairs and fold it into the head, in place.
+
+    The same scores give the run's validation numbers before calibration (results["validation_sop"]).
+    """
     logits = score_pairs(loaded, [(p.a, p.b) for p in val_sop], max_length=MAX_LENGTH, batch_size=64)
     labels = np.array([p.label for p in val_sop])
     temperature = fit_temperature(logits, labels)
-    before = report_from_logits(logits, labels).ece
+    before = report_from_logits(logits, labels)
     fold_temperature(loaded.model, temperature)
-    results["calibration"] = {"temperature": temperature, "validation_ece_before": before}
+    results["validation_sop"] = summary(before)
+    results["calibration"] = {"temperature": temperature, "validation_ece_before": before.ece}
 
 
 def frozen_tensors(model) -> tuple[str, ...]:
@@ -158,7 +165,6 @@ def main() -> None:
         results["final_run"] = f"trained elsewhere: {final}"
     else:
         final = train("final", STARTS[winner], RECIPE["final"]["steps"], RECIPE["final"]["eval_every"], args)
-    results["validation_sop"] = accuracy_of(final, val_sop, "cpu")
     out = Path(args.out)
     calibrated = Path(args.work) / "final-calibrated"
     export(final, STARTS[winner], out, val_sop, results, calibrated)

@@ -268,7 +268,6 @@ PRESETS: dict[str, TrainConfig] = {
         lr=1e-4,
         warmup=0.05,
         max_length=64,
-        mode="bert",
         eval_every=150,
         max_seconds=600.0,
         fit_to_time=False,
