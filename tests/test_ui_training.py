@@ -180,3 +180,27 @@ def test_a_deleted_checkpoint_leaves_the_model_cache(tiny_bert_dir, tmp_path):
     assert cached_model(str(folder), "cpu") is first  # cached
     forget_cached_model(folder)
     assert cached_model(str(folder), "cpu") is not first  # loaded again: the old one was dropped
+
+
+def test_a_closed_session_releases_its_run_and_checkpoint(app_env, monkeypatch):
+    """When a browser session has ended for good, its run is forgotten and its checkpoint deleted at once,
+    not an hour later: nobody can reach them again."""
+    from explorer.ui import session_end
+
+    closed: list[bool] = []
+    ends = session_end.SessionEnds(lambda session_id: not closed, window=0.0)
+    monkeypatch.setattr(session_end, "_session_ends", ends)
+    monkeypatch.setattr(session_end, "_server_running", lambda: True)  # AppTest has no runtime of its own
+    at = start_app("test tiny")
+    session_id = at.session_state["train_session_id"]
+    at.button(key="train_start").click().run()
+    run = app_env.run_for(session_id)
+    poll(at, lambda a: not run.active)
+    at.run()
+    checkpoint = run.checkpoint
+    assert checkpoint is not None and checkpoint.exists()
+    assert ends.check() == [] and app_env.run_for(session_id) is run  # a live session keeps its run
+    closed.append(True)  # the tab closed, and the reconnect window (0 s here) passed
+    assert len(ends.check()) == 1  # this one session ended (its Streamlit session id)
+    assert app_env.run_for(session_id) is None
+    assert not checkpoint.exists()

@@ -11,8 +11,8 @@ The training itself runs in a child process (explorer.training.worker), so its s
 stop contending for one interpreter lock. A thread of the server watches each run: it appends the child's
 typed events to a list under a lock (the page copies that list when it redraws), passes on Stop, Reset and
 the abandoned-run timeout, and ends the run whatever happens to the child. A finished or stopped run's
-child saves its checkpoint under explorer.models.checkpoints_dir()/<run id>; Reset, the timeout and
-pruning delete it.
+child saves its checkpoint under explorer.models.checkpoints_dir()/<run id>; Reset, the timeout, the end
+of the run's browser session (explorer.ui.session_end) and pruning delete it.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from explorer.training.log import AVERAGE_WINDOW, moving_average
 from explorer.training.plots import accuracy_figure, loss_figure
 from explorer.training.runs import RunRefused, get_manager
 from explorer.ui.resources import forget_cached_model
+from explorer.ui.session_end import on_session_end
 from explorer.ui.settings_form import load_into_state, page_names, settings_widgets, values_from_state
 
 REFRESH_S = 2.0
@@ -241,6 +242,9 @@ def render(get_model, device: str) -> None:
     session_id = st.session_state.setdefault("train_session_id", uuid.uuid4().hex)
     manager = get_manager()
     manager.on_checkpoint_deleted(forget_cached_model)  # a deleted run's model leaves memory too (once per process)
+    # Nobody can reach a closed session's run again: stop it, delete its checkpoint and drop its model then,
+    # not an hour later.
+    on_session_end("train_session_end", functools.partial(manager.reset, session_id))
     run = manager.run_for(session_id)
     running = run is not None and run.active
     mode = st.session_state.get(PREFIX + "mode") or PRESETS[st.session_state.get("train_preset", "quick demo")].mode
