@@ -53,6 +53,7 @@ def test_open_section_shows_the_cross_table_or_says_how_to_make_it(app):
     else:
         table = next(d.value for d in app.dataframe if "objective" in d.value.columns)
         assert "ALBERT-base (published, Table 5)" in set(table["model"])
+        assert "None" not in set(table.stack()) and "nan" not in set(table.stack())
 
 
 def test_a_third_model_joins_the_comparison_when_chosen(app, tiny_bert_dir):
@@ -77,4 +78,6 @@ def test_a_model_trained_here_can_be_added_to_the_cross_table(app, tiny_bert_dir
     table = next(d.value for d in app.dataframe if "objective" in d.value.columns)
     row = table[table["model"] == str(trained)]
     assert list(row["objective"]) == ["SOP (trained here)"]
-    assert all(0 <= row[t.title].iloc[0] <= 100 for t in order_view.TASKS)
+    assert all(0 <= float(row[t.title].iloc[0].removesuffix(" %")) <= 100 for t in order_view.TASKS)
+    albert = table[table["model"] == "ALBERT-base (published, Table 5)"]
+    assert set(albert[[t.title for t in order_view.TASKS if t.corpus != "heldout"]].stack()) == {"—"}

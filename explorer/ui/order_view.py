@@ -80,17 +80,14 @@ def _cross_table(loaded: LoadedModel) -> None:
             extra = _session_row(loaded, model_key(loaded), SESSION_ROW_PAIRS)
             rows[len(table["rows"]) : len(table["rows"])] = table_rows_for_display({**extra, "albert_table5": {}})
     titles = [task.title for task in TASKS]
-    st.dataframe(
-        pd.DataFrame(rows, columns=["objective", "model", *titles]),
-        hide_index=True,
-        width="stretch",
-        column_config={title: st.column_config.NumberColumn(title, format="%.1f %%") for title in titles},
-    )
+    # As text: a number column would show ALBERT's missing news cells as "None".
+    shown = [{**row, **{t: "—" if row.get(t) is None else f"{row[t]:.1f} %" for t in titles}} for row in rows]
+    st.dataframe(pd.DataFrame(shown, columns=["objective", "model", *titles]), hide_index=True, width="stretch")
     st.caption(
         f"Accuracy on {table['pairs_per_cell']:,} pairs per task (a model added here: {SESSION_ROW_PAIRS}), drawn "
         "from documents no model trained on: the test half of the held-out State of the Union and Wikipedia "
         "documents, and the news corpus, which no training used. ALBERT's rows are the published ones, measured "
-        "on its own data. Label 0 is IsNext for NSP pairs and 'in order' for SOP pairs. "
+        "on its own data (— : not in its table). Label 0 is IsNext for NSP pairs and 'in order' for SOP pairs. "
         "`python -m explorer objectives` recomputes the table."
     )
 
