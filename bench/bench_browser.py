@@ -151,10 +151,13 @@ def main() -> None:
         result["median_metric_frame_ms"] = _median_or_none([r["metric_frame_ms"] for r in runs])
         result["frames_per_edit"] = statistics.median(r["frames"] for r in runs)
         result["bytes_per_edit"] = statistics.median(r["bytes"] for r in runs)
+    out = RESULTS
+    if with_frames:
+        out = RESULTS.with_name("browser_latency_frames.json")
+    elif split:
+        out = RESULTS.with_name("browser_latency_split.json")
     if split:
         result["machine"] += "; server pinned to core 0, browser and bench to core 1 (--split-cores)"
-    name = "browser_latency_frames.json" if with_frames else "browser_latency_split.json" if split else RESULTS.name
-    out = RESULTS.with_name(name)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     verdict = "OK" if result["median_ms"] <= TARGET_MEDIAN_MS else "OVER TARGET"

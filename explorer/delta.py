@@ -137,6 +137,13 @@ def read_manifest(folder: Path) -> dict:
         raise DeltaError(f"{folder} has no readable {MANIFEST}: {err}") from err
 
 
+def _fitting(target: torch.Tensor, key: str, value: torch.Tensor) -> torch.Tensor:
+    """`value` in the base tensor's dtype, or DeltaError if its shape differs from the base's."""
+    if target.shape != value.shape:
+        raise DeltaError(f"shape of {key} differs: {tuple(value.shape)} vs base {tuple(target.shape)}")
+    return value.to(target.dtype)
+
+
 def apply_delta(model, folder: Path) -> None:
     """Overwrite the model's tensors with the stored ones; only the declared frozen tensors may be absent."""
     folder = Path(folder)
@@ -154,10 +161,6 @@ def apply_delta(model, folder: Path) -> None:
     with torch.no_grad():
         for key in reduced:  # base + up @ down
             update = stored.pop(key + LOW_RANK_UP).float() @ stored.pop(key + LOW_RANK_DOWN).float()
-            if own[key].shape != update.shape:
-                raise DeltaError(f"shape of {key} differs: {tuple(update.shape)} vs base {tuple(own[key].shape)}")
-            own[key].add_(update.to(own[key].dtype))
+            own[key].add_(_fitting(own[key], key, update))
         for key, value in stored.items():
-            if own[key].shape != value.shape:
-                raise DeltaError(f"shape of {key} differs: {tuple(value.shape)} vs base {tuple(own[key].shape)}")
-            own[key].copy_(value.to(own[key].dtype))
+            own[key].copy_(_fitting(own[key], key, value))
