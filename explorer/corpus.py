@@ -252,6 +252,18 @@ def combine(corpora: list[Corpus]) -> Corpus:
     )
 
 
+def without_documents(corpus: Corpus, left_out: set[tuple[str, ...]]) -> Corpus:
+    """The corpus less every document whose sentences are one of `left_out` (titles and sources kept)."""
+    keep = [i for i, doc in enumerate(corpus.documents) if tuple(doc) not in left_out]
+    return Corpus(
+        corpus.name,
+        [corpus.documents[i] for i in keep],
+        [corpus.title(i) for i in keep],
+        layout=corpus.layout,
+        sources=[corpus.source(i) for i in keep],
+    )
+
+
 # To add a source: write a function returning a Corpus (documents of sentences) and register it here.
 CORPORA: dict[str, Callable[[], Corpus]] = {
     "sotu": load_sotu,
@@ -269,7 +281,12 @@ def load_corpus(name: str = DEFAULT_CORPUS) -> Corpus:
     Names joined with '+' (e.g. "sotu+wiki") give one corpus of all their documents.
     """
     if "+" in name:
-        return combine([load_corpus(part) for part in name.split("+")])
+        parts = name.split("+")
+        repeated = sorted({part for part in parts if parts.count(part) > 1})
+        if repeated:
+            # A repeated part would put copies of its held-out documents on the training side.
+            raise CorpusError(f"Corpus {name!r} names {', '.join(repeated)} more than once.")
+        return combine([load_corpus(part) for part in parts])
     try:
         loader = CORPORA[name]
     except KeyError:
@@ -281,9 +298,15 @@ def load_default_corpus() -> Corpus:
     return load_corpus(DEFAULT_CORPUS)
 
 
+def corpus_parts(name: str) -> list[str]:
+    """The registered corpora a name is made of: "sotu+wiki" -> [sotu, wiki]; "" and "default" -> the default."""
+    return [DEFAULT_CORPUS] if name in ("", "default") else name.split("+")
+
+
 def known_corpus_name(name: str) -> bool:
-    """True for a registered corpus name or several joined with '+' (e.g. "sotu+wiki")."""
-    return all(part in CORPORA for part in name.split("+"))
+    """True for a registered corpus name or several different ones joined with '+' (e.g. "sotu+wiki")."""
+    parts = name.split("+")
+    return len(set(parts)) == len(parts) and all(part in CORPORA for part in parts)
 
 
 def load_named_corpus(name: str) -> Corpus:

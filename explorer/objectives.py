@@ -20,20 +20,27 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.corpus import Corpus, load_corpus
+from explorer.corpus import Corpus, CorpusError, load_corpus, without_documents
 from explorer.encoding import DEFAULT_MAX_LENGTH
 from explorer.evaluate import LabelledPair, evaluate_pairs
 from explorer.labels import IS_NEXT
 from explorer.models import BUNDLED_SOP, BUNDLED_TRAINED, BUNDLED_UNTRAINED, LoadedModel
 from explorer.nsp import score_pairs, softmax
 from explorer.sampling import PairSampler
-from explorer.training.data import heldout_halves
+from explorer.training.config import TrainConfig, TrainConfigError
+from explorer.training.data import heldout_halves, trained_documents
 
 HELDOUT_CORPUS = "sotu+wiki"  # what both shipped models trained on (their held-out test half is used here)
 NEWS_CORPUS = "news"  # never trained on
 PAIRS_PER_CELL = 2000
 MAX_PAIRS_PER_CELL = 20_000
+MAX_RUN_ANCESTRY = 16  # runs followed back through base_model (a run trained from a run...)
 WEAK_FLIP = 0.2  # a flip that moves p(label 0) by less than this is reported as "barely"
+OWN_DRAW_MARK = " †"
+OWN_DRAW_NOTE = (
+    "† trained on some of the documents a task draws from, so scored there on pairs drawn again (same seed) from "
+    "the documents it did not train on"
+)
 TABLE_FILE = Path(__file__).resolve().parent / "data" / "objectives.json"
 
 
@@ -102,6 +109,51 @@ def all_task_pairs(tokenizer, n: int) -> dict[str, list[LabelledPair]]:
     return {task.key: task_pairs(task, tokenizer, n) for task in TASKS}
 
 
+def _training_info(source: str) -> dict | None:
+    """A folder's training_info.json (written by a run of this project), or None."""
+    try:
+        info = json.loads((Path(source) / "training_info.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and isinstance(info.get("config"), dict) else None
+
+
+def documents_trained_on(source: str) -> set[tuple[str, ...]]:
+    """The documents a model trained here saw, from its training_info.json, and its base model's when that was
+    trained here too. Empty for any other model: the shipped ones trained only on documents the tasks leave out."""
+    seen: set[tuple[str, ...]] = set()
+    runs: set[str] = set()
+    while (info := _training_info(source)) is not None and source not in runs and len(runs) < MAX_RUN_ANCESTRY:
+        runs.add(source)
+        config = TrainConfig.from_dict(info["config"])
+        try:
+            seen.update(tuple(doc) for doc in trained_documents(config))
+        except (CorpusError, TrainConfigError) as err:
+            raise ObjectivesError(
+                f"cannot tell which documents {source} trained on ({err}), so its held-out cells would not be honest"
+            ) from err
+        source = config.base_model
+    return seen
+
+
+def unseen_task_pairs(
+    tokenizer, n: int, left_out: set[tuple[str, ...]], shared: dict[str, list[LabelledPair]]
+) -> dict[str, list[LabelledPair]]:
+    """The tasks' pairs for a model that trained on `left_out`: a task whose documents it saw is drawn again (same
+    seed) from the rest of its documents; the others keep the `shared` pairs every row is scored on."""
+    pairs = {}
+    for task in TASKS:
+        corpus = task_corpus(task)
+        unseen = without_documents(corpus, left_out)
+        if len(unseen.documents) == len(corpus.documents):
+            pairs[task.key] = shared[task.key]
+        elif len(unseen.documents) < 2:
+            raise ObjectivesError(f"the model trained on (almost) every document of the task {task.title!r}")
+        else:
+            pairs[task.key] = labelled_pairs(unseen, tokenizer, task.mode, n, task.seed)
+    return pairs
+
+
 def model_row(loaded: LoadedModel, objective: str, pairs: dict[str, list[LabelledPair]], batch_size: int = 64) -> dict:
     """One row of the table: accuracy, mean cross-entropy and pair count of the model on every task."""
     started = time.perf_counter()
@@ -128,7 +180,12 @@ def cross_table(models: list[tuple[LoadedModel, str]], n: int, progress: Callabl
     for loaded, objective in models:
         if progress:
             progress(f"scoring {loaded.display_name} on {len(TASKS)} x {n} pairs")
-        rows.append(model_row(loaded, objective, pairs))
+        # A model trained here may have trained on documents the tasks hold out: it is scored on the rest.
+        left_out = documents_trained_on(loaded.source)
+        own = unseen_task_pairs(loaded.tokenizer, n, left_out, pairs) if left_out else pairs
+        row = model_row(loaded, objective, own)
+        row["own_draw"] = [task.key for task in TASKS if own[task.key] is not pairs[task.key]]
+        rows.append(row)
     return table_of(rows, n, time.perf_counter() - started)
 
 
@@ -198,7 +255,7 @@ def table_rows_for_display(table: dict) -> list[dict]:
     tasks = [task for task in TASKS if any(t["key"] == task.key for t in table["tasks"])]
     rows = []
     for row in table["rows"]:
-        shown = {"objective": row["objective"], "model": row["model"]}
+        shown = {"objective": row["objective"], "model": row["model"] + (OWN_DRAW_MARK if row.get("own_draw") else "")}
         shown.update({task.title: 100 * row["cells"][task.key]["accuracy"] for task in tasks})
         rows.append(shown)
     for objective, scores in table.get("albert_table5", {}).items():
@@ -215,9 +272,8 @@ def objective_of(source: str) -> str:
     shipped = dict(SHIPPED_ROWS)
     if source in shipped:
         return shipped[source]
-    try:
-        info = json.loads((Path(source) / "training_info.json").read_text(encoding="utf-8"))
-        mode = info["config"]["mode"]
-    except (OSError, ValueError, KeyError, TypeError):
+    info = _training_info(source)
+    mode = info["config"].get("mode") if info else None
+    if mode is None:
         return "unknown"
     return f"{'SOP' if mode == 'sop' else 'NSP'} (trained here)"

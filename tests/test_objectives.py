@@ -1,5 +1,6 @@
 """NSP vs SOP vs no sentence objective: the cross table, the pair both ways, and the label prior."""
 
+import dataclasses
 import json
 import math
 
@@ -14,13 +15,20 @@ from explorer.models import BUNDLED_TRAINED, BUNDLED_UNTRAINED, load_model
 from explorer.nsp import head_bias_gap, score_pairs
 from explorer.objectives import (
     ALBERT_TABLE5,
+    OWN_DRAW_MARK,
     TASKS,
+    all_task_pairs,
+    cross_table,
+    documents_trained_on,
     objective_of,
     order_answer,
     read_shipped_table,
     table_rows_for_display,
+    task_corpus,
+    unseen_task_pairs,
 )
 from explorer.training import TrainConfig, Trainer
+from explorer.training.data import trained_documents
 
 
 def test_every_cell_is_what_explorer_eval_reports_on_the_same_pairs(tmp_path, capsys):
@@ -87,6 +95,37 @@ def test_objective_of_reads_the_run_log(tmp_path):
     (tmp_path / "training_info.json").write_text(json.dumps({"config": {"mode": "sop"}}))
     assert objective_of(str(tmp_path)) == "SOP (trained here)"
     assert objective_of("some/hub-model") == "unknown"
+
+
+def test_a_model_trained_here_is_scored_only_on_documents_it_did_not_train_on(tmp_path):
+    # A Train-tab run splits its own corpus with its own seed: some of the table's held-out documents are its
+    # training documents, and the held-out columns must not score it on them.
+    config = TrainConfig(corpus="sotu", seed=3, mode="sop")
+    (tmp_path / "training_info.json").write_text(json.dumps({"config": config.to_dict()}))
+    trained = documents_trained_on(str(tmp_path))
+    assert trained == {tuple(doc) for doc in trained_documents(config)}
+    heldout_task = next(task for task in TASKS if task.corpus == "heldout")
+    seen_there = [doc for doc in task_corpus(heldout_task).documents if tuple(doc) in trained]
+    assert seen_there, "this run trains on some documents the table holds out"
+    assert documents_trained_on(BUNDLED_TRAINED) == set() and documents_trained_on(str(tmp_path / "nope")) == set()
+
+    untrained = load_model(BUNDLED_UNTRAINED, "cpu")
+    run = dataclasses.replace(untrained, source=str(tmp_path))
+    table = cross_table([(untrained, "none"), (run, "SOP (trained here)")], 8)
+    plain, own = table["rows"]
+    assert plain["own_draw"] == []
+    assert set(own["own_draw"]) == {task.key for task in TASKS if task.corpus == "heldout"}
+    assert all(cell["n"] == 8 for cell in own["cells"].values())
+    # The pairs its held-out cells used hold no sentence of a document it trained on; news is shared.
+    shared = all_task_pairs(untrained.tokenizer, 8)
+    pairs = unseen_task_pairs(untrained.tokenizer, 8, trained, shared)
+    long_sentences = [s for doc in seen_there for s in doc if len(s) > 40]
+    for key in own["own_draw"]:
+        assert pairs[key] != shared[key]
+        assert not any(s in p.a or s in p.b for p in pairs[key] for s in long_sentences)
+    assert all(pairs[t.key] is shared[t.key] for t in TASKS if t.key not in own["own_draw"])
+    shown = table_rows_for_display(table)
+    assert not shown[0]["model"].endswith(OWN_DRAW_MARK) and shown[1]["model"].endswith(OWN_DRAW_MARK)
 
 
 def test_albert_rows_fill_only_the_held_out_columns():

@@ -397,6 +397,20 @@ def test_an_extra_corpus_joins_training_only_and_leaves_the_heldout_split_alone(
         train_command.config_from_args(parser.parse_args(["--extra-corpus", "bible"]))
 
 
+def test_an_extra_corpus_that_repeats_the_corpus_is_refused():
+    # Its held-out documents would join the training side, and the held-out curve would score trained text.
+    from explorer.corpus import CorpusError, known_corpus_name, load_corpus
+
+    for corpus, extra in (("sotu", "sotu"), ("sotu+wiki", "wiki"), ("default", "sotu+kjv"), ("", "sotu")):
+        with pytest.raises(TrainConfigError, match=r"repeats (sotu|wiki) from the corpus"):
+            tiny_config(corpus=corpus, extra_corpus=extra).validate()
+    assert tiny_config(corpus="sotu+wiki", extra_corpus="kjv").validate().extra_corpus == "kjv"
+    # A corpus naming one part twice would hold two copies of each document, one of them on each side.
+    assert not known_corpus_name("sotu+sotu") and known_corpus_name("sotu+kjv")
+    with pytest.raises(CorpusError, match="more than once"):
+        load_corpus("sotu+kjv+sotu")
+
+
 def test_label_smoothing_is_one_declaration_and_smooths_only_the_training_loss():
     """A setting declared once on TrainConfig: its CLI flag, its check and its saved value follow; the loss is
     checked against the smoothed cross-entropy written out by hand."""

@@ -11,6 +11,7 @@ from explorer.corpus import CorpusError
 from explorer.device import DEVICE_NAMES
 from explorer.models import BUNDLED_SOURCES, ModelLoadError, load_model
 from explorer.objectives import (
+    OWN_DRAW_NOTE,
     PAIRS_PER_CELL,
     SHIPPED_ROWS,
     TASKS,
@@ -60,6 +61,8 @@ def _print_table(table: dict) -> None:
     print(f"  {'objective · model':<{width}} " + " ".join(f"{f'[{i + 1}]':>6}" for i in range(len(titles))))
     for name, row in zip(names, rows, strict=True):
         print(f"  {name:<{width}} " + " ".join(f"{row[t]:6.1f}" if t in row else f"{'-':>6}" for t in titles))
+    if any(row.get("own_draw") for row in table["rows"]):
+        print(f"  {OWN_DRAW_NOTE}")
 
 
 def run(args) -> int:

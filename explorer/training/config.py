@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from explorer.corpus import known_corpus_name
+from explorer.corpus import corpus_parts, known_corpus_name
 from explorer.device import DEVICE_NAMES
 from explorer.encoding import MAX_POSITIONS, MIN_MAX_LENGTH
 from explorer.models import BUNDLED_UNTRAINED
@@ -232,6 +232,14 @@ def _rule_problems(config: TrainConfig) -> list[str]:
         out.append("MLM + NSP training is only offered for a tiny BERT from scratch (train: scratch).")
     if config.extra_corpus and not known_corpus_name(config.extra_corpus):
         out.append(f"Extra training corpus {config.extra_corpus!r} is not a known corpus name (e.g. kjv, or sotu+kjv).")
+    elif config.extra_corpus:
+        shared = sorted(set(corpus_parts(config.corpus)) & set(corpus_parts(config.extra_corpus)))
+        if shared:
+            out.append(
+                f"The extra training corpus repeats {', '.join(shared)} from the corpus "
+                f"{config.corpus or 'default'!r}: its held-out documents would be trained on. "
+                "Add only text that is not in the corpus."
+            )
     return out
 
 

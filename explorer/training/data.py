@@ -40,6 +40,12 @@ def split_corpus(corpus: Corpus, config: TrainConfig) -> tuple[Corpus, Corpus]:
         ) from err
 
 
+def trained_documents(config: TrainConfig) -> list[list[str]]:
+    """Every document a run with these settings trains on: the training side of its split and its extra corpus."""
+    train_part, _ = split_corpus(load_training_corpus(config.corpus), config)
+    return with_extra_documents(train_part, config).documents
+
+
 def heldout_halves(corpus_name: str, seed: int = 0) -> tuple[Corpus, Corpus]:
     """Validation and test corpora: alternate documents of the held-out split a run with this seed makes.
 

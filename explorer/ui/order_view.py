@@ -11,7 +11,9 @@ import streamlit as st
 from explorer.models import BUNDLED_SOP, BUNDLED_SOURCES, BUNDLED_TRAINED, LoadedModel, ModelLoadError
 from explorer.objectives import (
     ORDER_NOTE,
+    OWN_DRAW_NOTE,
     TASKS,
+    ObjectivesError,
     OrderAnswer,
     cross_table,
     objective_of,
@@ -20,6 +22,7 @@ from explorer.objectives import (
     table_rows_for_display,
 )
 from explorer.ui.resources import cached_model, model_key
+from explorer.ui.safe import escape_markdown
 
 ORDER_SECTION = "explorer_open_order"
 SESSION_ROW_PAIRS = 100  # pairs per cell for a model trained in the page: about a minute on a laptop CPU
@@ -69,6 +72,7 @@ def _cross_table(loaded: LoadedModel) -> None:
         st.info("The measured table is not in this installation: `python -m explorer objectives` computes it.")
         return
     rows = table_rows_for_display(table)
+    own_draw = False
     if objective_of(loaded.source).endswith("(trained here)"):
         session_key = f"order_row::{loaded.source}"
         if st.button(
@@ -77,8 +81,13 @@ def _cross_table(loaded: LoadedModel) -> None:
         ):
             st.session_state[session_key] = True
         if st.session_state.get(session_key):
-            extra = _session_row(loaded, model_key(loaded), SESSION_ROW_PAIRS)
-            rows[len(table["rows"]) : len(table["rows"])] = table_rows_for_display({**extra, "albert_table5": {}})
+            try:
+                extra = _session_row(loaded, model_key(loaded), SESSION_ROW_PAIRS)
+            except ObjectivesError as err:
+                st.error(f"This model cannot join the table: {escape_markdown(str(err))}.")
+            else:
+                rows[len(table["rows"]) : len(table["rows"])] = table_rows_for_display({**extra, "albert_table5": {}})
+                own_draw = any(row.get("own_draw") for row in extra["rows"])
     titles = [task.title for task in TASKS]
     # As text: a number column would show ALBERT's missing news cells as "None".
     shown = [{**row, **{t: "—" if row.get(t) is None else f"{row[t]:.1f} %" for t in titles}} for row in rows]
@@ -88,7 +97,7 @@ def _cross_table(loaded: LoadedModel) -> None:
         "from documents no model trained on: the test half of the held-out State of the Union and Wikipedia "
         "documents, and the news corpus, which no training used. ALBERT's rows are the published ones, measured "
         "on its own data (— : not in its table). Label 0 is IsNext for NSP pairs and 'in order' for SOP pairs. "
-        "`python -m explorer objectives` recomputes the table."
+        "`python -m explorer objectives` recomputes the table." + (f" {OWN_DRAW_NOTE}." if own_draw else "")
     )
 
 
