@@ -29,6 +29,7 @@ from explorer.training import (
     summarize_log,
     warmup_then_linear_decay,
 )
+from explorer.training.events import event_from_dict, first_of
 from explorer.training.plots import accuracy_figure, loss_figure
 
 TOPICS = [
@@ -302,6 +303,26 @@ def test_moving_average_and_figures():
     assert list(loss_fig.data[0].y) == [0.7, 0.6]
     assert any("ln 2" in (a.text or "") for a in loss_fig.layout.annotations)
     assert list(accuracy_figure(log).data[0].y) == [0.5, 0.7]
+
+
+def test_the_chance_lines_follow_the_notnext_share():
+    # At q = 0.8 always answering NotNext is right 80% of the time (held-out pairs share q) and scores H(0.8).
+    _, events = run_all(tiny_config(steps=1, eval_pairs=16, not_next_share=0.8))
+    start = first_of(events, StartEvent)
+    assert start is not None and start.chance_accuracy == pytest.approx(0.8)
+    assert start.chance_loss == pytest.approx(-(0.8 * math.log(0.8) + 0.2 * math.log(0.2)))
+    (line,) = accuracy_figure(events).layout.shapes
+    assert line.y0 == pytest.approx(0.8) and "80%" in accuracy_figure(events).layout.annotations[0].text
+    (line,) = loss_figure(events).layout.shapes
+    assert line.y0 == pytest.approx(start.chance_loss)
+    # A log from before the field existed still draws 50%.
+    old = event_from_dict({k: v for k, v in start.to_dict().items() if k != "chance_accuracy"})
+    assert accuracy_figure([old]).layout.shapes[0].y0 == 0.5
+    # The Train tab says the same before the run starts.
+    from explorer.ui.training_view import _task_caption
+
+    assert "20% IsNext, 80% NotNext" in _task_caption("bert", 0.8) and "H(q) = 0.500" in _task_caption("bert", 0.8)
+    assert "half IsNext, half NotNext" in _task_caption("bert", 0.5) and "ln 2" in _task_caption("bert", 0.5)
 
 
 def test_run_events_and_presets_validate():

@@ -28,6 +28,8 @@ class StartEvent(Event):
     heldout_documents: int
     eval_pairs: int
     chance_loss: float  # best loss of a constant guess: H(NotNext share), ln 2 at 50/50
+    # Accuracy of always giving the more frequent label: max(q, 1 - q), 50% at 50/50 (held-out pairs share q).
+    chance_accuracy: float = 0.5
     world_size: int = 1  # training processes (torchrun); 1 without it
     batch_per_rank: int = 0  # pairs each process trains per step
     global_batch: int = 0  # pairs per optimizer step over all processes: batch_per_rank x world_size

@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from transformers import BertForPreTraining
 
 from explorer.corpus import Corpus
-from explorer.labels import binary_entropy
+from explorer.labels import binary_entropy, constant_accuracy
 from explorer.models import load_model
 from explorer.sampling import Pair
 from explorer.training import data
@@ -210,6 +210,7 @@ class Trainer:
             heldout_documents=len(self.heldout_corpus.documents),
             eval_pairs=sum(b["labels"].numel() for b in self.eval_batches),
             chance_loss=binary_entropy(self.config.not_next_share),  # ln 2 for a 50/50 prior
+            chance_accuracy=constant_accuracy(self.config.not_next_share),
             world_size=self.world.size,
             batch_per_rank=self.batch_share.stop - self.batch_share.start,
             global_batch=self.config.batch_size,

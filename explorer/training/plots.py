@@ -106,15 +106,21 @@ def loss_figure(
 
 
 def accuracy_figure(log: list[Event], total_steps: int | None = None, height: int = 260) -> go.Figure:
-    """Held-out NSP accuracy at each evaluation, with the 50% a coin would get."""
+    """Held-out NSP accuracy at each evaluation, with what always giving the more frequent label gets (50% at 50/50)."""
     c = curves(log)
+    start = first_of(log, StartEvent)
+    chance = start.chance_accuracy if start else 0.5
     fig = go.Figure()
     _eval_curve(
         fig, c, "accuracy", "held-out accuracy", ACCURACY_COLOR,
         hovertemplate="step %{x}<br>accuracy %{y:.1%}<extra></extra>",
     )  # fmt: skip
     fig.add_hline(
-        y=0.5, line_dash="dash", line_color="#6b7280", annotation_text="chance: 50%", annotation_position="bottom right"
+        y=chance,
+        line_dash="dash",
+        line_color="#6b7280",
+        annotation_text=f"chance: {chance:.0%}" if chance == 0.5 else f"always the more frequent label: {chance:.0%}",
+        annotation_position="bottom right",
     )
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])

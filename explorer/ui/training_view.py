@@ -14,7 +14,7 @@ import uuid
 
 import streamlit as st
 
-from explorer.labels import IS_NEXT, NOT_NEXT, constant_accuracy, prior_logit_gap
+from explorer.labels import IS_NEXT, NOT_NEXT, binary_entropy, constant_accuracy, prior_logit_gap
 from explorer.nsp import cross_entropy, head_bias_gap, score_pair
 from explorer.sampling import label_names, task_of
 from explorer.training import PRESETS, TrainConfig, TrainConfigError, checkpoint_zip, log_csv_text
@@ -238,6 +238,23 @@ def _finished_panel(run, get_model, device: str) -> None:
     )
 
 
+def _task_caption(mode: str, q: float) -> str:
+    """What a run does, with the shares of its two labels and what a constant answer scores at those shares."""
+    names = label_names(mode)
+    shares = f"half {names[IS_NEXT]}, half {names[NOT_NEXT]}"
+    chance = "A coin flip scores ln 2 ≈ 0.693."
+    if q != 0.5:
+        shares = f"{1 - q:.0%} {names[IS_NEXT]}, {q:.0%} {names[NOT_NEXT]}"
+        chance = (
+            f"Always giving the more frequent label scores H(q) = {binary_entropy(q):.3f} and "
+            f"{constant_accuracy(q):.0%} accuracy: the bar to beat."
+        )
+    return (
+        f"Sample pairs from the corpus ({shares}), minimise the cross-entropy of the {task_of(mode)} head "
+        f"(label 0 = {names[IS_NEXT]}), and measure on pairs from documents the model never trains on. {chance}"
+    )
+
+
 def render(get_model, device: str) -> None:
     session_id = st.session_state.setdefault("train_session_id", uuid.uuid4().hex)
     manager = get_manager()
@@ -247,14 +264,11 @@ def render(get_model, device: str) -> None:
     on_session_end("train_session_end", functools.partial(manager.reset, session_id))
     run = manager.run_for(session_id)
     running = run is not None and run.active
-    mode = st.session_state.get(PREFIX + "mode") or PRESETS[st.session_state.get("train_preset", "quick demo")].mode
-    names = label_names(mode)
+    preset = PRESETS[st.session_state.get("train_preset", "quick demo")]
+    mode = st.session_state.get(PREFIX + "mode") or preset.mode
+    q = st.session_state.get(PREFIX + "not_next_share", preset.not_next_share)
     st.subheader(f"Train {task_of(mode)}")
-    st.caption(
-        f"Sample pairs from the corpus (half {names[IS_NEXT]}, half {names[NOT_NEXT]}), minimise the cross-entropy "
-        f"of the {task_of(mode)} head (label 0 = {names[IS_NEXT]}), and measure on pairs from documents the model "
-        "never trains on. A coin flip scores ln 2 ≈ 0.693."
-    )
+    st.caption(_task_caption(mode, q))
     config = _settings(disabled=running)
     start_col, stop_col, reset_col = st.columns(3)
     if start_col.button("Start", key="train_start", type="primary", disabled=running or config is None) and config:
