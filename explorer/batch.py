@@ -8,7 +8,9 @@ in the same checked list of LabelledPair, so the loss and gradient code never se
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 
@@ -93,6 +95,14 @@ def file_pairs(data: bytes, name: str = "pairs") -> list[LabelledPair]:
 def unseen_seed(seed: int) -> int:
     """The seed of the second batch: a different draw, so its pairs were not in the batch the head stepped on."""
     return seed + 1_000_003
+
+
+def unseen_draw(
+    tokenizer, k: int, seed: int, not_next_share: float, max_length: int
+) -> Callable[[], list[LabelledPair]]:
+    """How the second batch is drawn (page and CLI): k pairs sampled like a sampled first batch, at the same max
+    length and NotNext share, with another seed, so that none of them was stepped on."""
+    return partial(sampled_pairs, tokenizer, k, unseen_seed(seed), not_next_share, max_length)
 
 
 @dataclass

@@ -185,3 +185,16 @@ def test_bad_files_give_a_clear_message(data, message):
 def test_a_good_file_is_the_batch():
     pairs = file_pairs(b'a,b,label\nThe sun rose.,Birds sang.,0\nI like tea.,"Volcanoes, lava.",1\n')
     assert [p.label for p in pairs] == [0, 1] and pairs[1].b == "Volcanoes, lava."
+
+
+def test_the_unseen_batch_is_sampled_like_the_first_at_its_max_length(bundled):
+    # Page and CLI draw it the same way; at max length 32 its pairs must fit 32 tokens, not be cut from 128.
+    from explorer.batch import sampled_pairs, unseen_draw, unseen_seed
+
+    draw = unseen_draw(bundled.tokenizer, 6, 3, 0.5, 32)
+    unseen = draw()
+    assert unseen == sampled_pairs(bundled.tokenizer, 6, unseen_seed(3), 0.5, 32)
+    assert unseen != sampled_pairs(bundled.tokenizer, 6, 3, 0.5, 32)
+    batch = encode_batch(bundled, unseen, max_length=32)
+    assert batch.inputs["input_ids"].shape[1] <= 32
+    assert all(len(bundled.tokenizer(p.a, p.b)["input_ids"]) <= 32 for p in unseen)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser, ArgumentTypeError, Namespace
-from functools import partial
 
 from explorer.batch import (
     DEFAULT_K,
@@ -16,7 +15,7 @@ from explorer.batch import (
     example_pairs,
     file_pairs,
     sampled_pairs,
-    unseen_seed,
+    unseen_draw,
 )
 from explorer.batch_head import REDUCTIONS, VARIANTS
 from explorer.batch_lesson import MAX_STEPS, BatchLesson, start_lesson
@@ -85,9 +84,7 @@ def _lesson(args: Namespace) -> tuple[BatchLesson, LoadedModel]:
     loaded = load_model(args.model, args.device)
     pairs = _pairs(args, loaded)
     # The second batch is always sampled, with another seed, so none of its pairs was stepped on.
-    unseen = partial(
-        sampled_pairs, loaded.tokenizer, len(pairs), unseen_seed(args.seed), args.not_next_share, args.max_length
-    )
+    unseen = unseen_draw(loaded.tokenizer, len(pairs), args.seed, args.not_next_share, args.max_length)
     return start_lesson(loaded, pairs, args.variant, unseen if args.steps else None, args.max_length), loaded
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -17,7 +15,7 @@ from explorer.batch import (
     example_pairs,
     file_pairs,
     sampled_pairs,
-    unseen_seed,
+    unseen_draw,
 )
 from explorer.batch_head import REDUCTIONS, VARIANTS
 from explorer.batch_lesson import BatchLesson, BatchReport, start_lesson
@@ -79,7 +77,7 @@ def _lesson(loaded: LoadedModel, max_length: int, choice: dict) -> BatchLesson |
     lesson = ss.get("batch_lesson")
     wanted = (loaded.source, choice["variant"], max_length)
     if lesson is None or ss.get("batch_lesson_key") != wanted or lesson.loaded is not loaded:
-        unseen = partial(sampled_pairs, loaded.tokenizer, len(pairs), unseen_seed(choice["seed"]), choice["share"])
+        unseen = unseen_draw(loaded.tokenizer, len(pairs), choice["seed"], choice["share"], max_length)
         try:
             lesson = start_lesson(loaded, pairs, choice["variant"], unseen, max_length)
         except BatchInputError as err:
