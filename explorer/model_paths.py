@@ -29,8 +29,9 @@ def page_may_open(source: str) -> bool:
         return True
     try:
         path = Path(source).expanduser()
-    except RuntimeError:  # "~name" of an unknown user: not a folder this server may open
+        if not path.exists() and not source.startswith((".", "/", "~")):
+            return True  # a hub id
+        return path.resolve().is_relative_to(checkpoints_dir().resolve())
+    except (OSError, ValueError, RuntimeError):
+        # "~name" of an unknown user, a NUL byte, a symlink loop: not a folder this server may open.
         return False
-    if not path.exists() and not source.startswith((".", "/", "~")):
-        return True  # a hub id
-    return path.resolve().is_relative_to(checkpoints_dir().resolve())

@@ -36,3 +36,10 @@ def test_a_classroom_server_opens_hub_ids_and_its_checkpoints_only(classroom):
 
 def test_an_unknown_users_home_is_refused_not_raised(classroom):
     assert not page_may_open("~no-such-user-of-this-machine/models")
+
+
+def test_paths_the_os_cannot_resolve_are_refused_not_raised(classroom, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)  # resolving it is a symlink loop (RuntimeError or OSError, by Python version)
+    for source in ("/tmp/a\x00b", "./x\x00", "~/\x00", str(loop), str(loop / "model")):
+        assert page_may_open(source) is False
