@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from transformers import BertForPreTraining
 
 from explorer.batch import BatchInputError, EncodedBatch
@@ -39,24 +39,33 @@ def has_mlm_head(loaded: LoadedModel) -> bool:
     weights = _weights_file(loaded.source)
     if weights is None:
         return False
-    with safe_open(str(weights), framework="pt") as handle:
-        return MLM_HEAD_KEY in handle.keys()  # noqa: SIM118 - safe_open has keys(), not __contains__
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            return MLM_HEAD_KEY in handle.keys()  # noqa: SIM118 - safe_open has keys(), not __contains__
+    except (OSError, SafetensorError):  # deleted since it was loaded (a Reset, pruning), or damaged
+        return False
 
 
 def mlm_head_trained(loaded: LoadedModel) -> bool | None:
     """Whether the run that wrote the folder trained MLM too (training_info.json), None when it does not say."""
     info = Path(loaded.source).expanduser() / "training_info.json"
-    if not info.is_file():
+    try:
+        config = json.loads(info.read_text(encoding="utf-8")).get("config", {})
+        return bool(config["mlm_too"]) if "mlm_too" in config else None
+    except (OSError, ValueError, AttributeError, TypeError):  # missing, unreadable or not this project's log
         return None
-    config = json.loads(info.read_text(encoding="utf-8")).get("config", {})
-    return bool(config["mlm_too"]) if "mlm_too" in config else None
 
 
 def load_pretraining_model(loaded: LoadedModel) -> BertForPreTraining:
     """The same folder as BertForPreTraining (safetensors only, no remote code), in eval mode."""
-    model = BertForPreTraining.from_pretrained(
-        str(Path(loaded.source).expanduser()), use_safetensors=True, trust_remote_code=False, dtype=torch.float32
-    )
+    try:
+        model = BertForPreTraining.from_pretrained(
+            str(Path(loaded.source).expanduser()), use_safetensors=True, trust_remote_code=False, dtype=torch.float32
+        )
+    except (OSError, ValueError, SafetensorError) as err:  # its folder changed or went since the model was loaded
+        raise BatchInputError(
+            f"The model's folder could not be read again for the MLM head ({err.__class__.__name__})."
+        ) from err
     return model.eval().to(loaded.device)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from explorer.device import threads_for_pass
-from explorer.encoding import DEFAULT_MAX_LENGTH, PairEncoding, encode_pair
+from explorer.encoding import DEFAULT_MAX_LENGTH, PairEncoding, PairInputError, encode_pair
 from explorer.labels import IS_NEXT, NOT_NEXT
 from explorer.models import LoadedModel
 
@@ -140,17 +140,25 @@ def score_pairs(
     max_length: int = DEFAULT_MAX_LENGTH,
     batch_size: int = 32,
 ) -> np.ndarray:
-    """Logits [n, 2] for many pairs, batched and padded (padding: id 0, mask 0, segment 0)."""
+    """Logits [n, 2] for many pairs, batched and padded (padding: id 0, mask 0, segment 0).
+
+    A pair that cannot be encoded raises PairInputError naming it by its number (from 1) in `pairs`."""
     tokenizer = loaded.tokenizer
 
-    def batch(chunk: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
-        encodings = [encode_pair(tokenizer, a, b, max_length, loaded.max_positions) for a, b in chunk]
+    def encoded(number: int, a: str, b: str) -> PairEncoding:
+        try:
+            return encode_pair(tokenizer, a, b, max_length, loaded.max_positions)
+        except PairInputError as err:
+            raise PairInputError(f"Pair {number}: {err}") from err
+
+    def batch(start: int) -> dict[str, torch.Tensor]:
+        chunk = pairs[start : start + batch_size]
+        encodings = [encoded(start + i + 1, a, b) for i, (a, b) in enumerate(chunk)]
         return pad_batch(
             [e.input_ids for e in encodings], [e.token_type_ids for e in encodings], tokenizer.pad_token_id
         )
 
-    chunks = (pairs[start : start + batch_size] for start in range(0, len(pairs), batch_size))
-    return batch_logits(loaded.model, (batch(chunk) for chunk in chunks), loaded.device)
+    return batch_logits(loaded.model, (batch(start) for start in range(0, len(pairs), batch_size)), loaded.device)
 
 
 def pad_batch(input_ids: list[list[int]], token_type_ids: list[list[int]], pad_id: int = 0) -> dict[str, torch.Tensor]:

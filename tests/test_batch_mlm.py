@@ -82,3 +82,26 @@ def test_a_batch_with_no_masked_token_is_a_message(pretraining_dir):
     ]
     with pytest.raises(BatchInputError, match="No token of this batch"):
         pretraining_terms(load_pretraining_model(loaded), loaded.tokenizer, batch, seed=seeds[0])
+
+
+def test_a_folder_deleted_or_damaged_after_loading_gives_a_message_not_a_traceback(pretraining_dir, tmp_path):
+    # A session-end reset or checkpoint pruning can delete a run's folder while its model is still in use.
+    import shutil
+
+    from explorer.batch import BatchInputError
+    from explorer.batch_mlm import mlm_head_trained
+    from explorer.models import load_model
+
+    folder = tmp_path / "run"
+    shutil.copytree(pretraining_dir, folder)
+    loaded = load_model(str(folder), "cpu")
+    (folder / "training_info.json").write_text("[1, 2")  # cut short
+    assert mlm_head_trained(loaded) is None
+    (folder / "model.safetensors").write_bytes(b"\x00" * 16)  # damaged
+    assert not has_mlm_head(loaded)
+    with pytest.raises(BatchInputError, match="could not be read again"):
+        load_pretraining_model(loaded)
+    shutil.rmtree(folder)
+    assert not has_mlm_head(loaded) and mlm_head_trained(loaded) is None
+    with pytest.raises(BatchInputError, match="could not be read again"):
+        load_pretraining_model(loaded)

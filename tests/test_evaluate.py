@@ -93,3 +93,14 @@ def test_eval_cli_bad_file(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2 and "missing the column" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_pair_that_cannot_be_encoded_is_named_by_its_number(bundled):
+    # A zero-width space passes the file check (it is text) but leaves no WordPiece token to score.
+    from explorer.encoding import PairInputError
+    from explorer.evaluate import LabelledPair, evaluate_pairs
+
+    pairs = [LabelledPair("It rained.", "The streets were wet.", 0) for _ in range(3)]
+    pairs.insert(2, LabelledPair("\u200b", "The streets were wet.", 0))
+    with pytest.raises(PairInputError, match=r"^Pair 3: Sentence A"):
+        evaluate_pairs(bundled, pairs, batch_size=2)

@@ -236,8 +236,8 @@ def _mlm_section(lesson: BatchLesson, seed: int) -> None:
         return
     cached = st.session_state.get("batch_mlm")
     if cached is None or cached[0] is not lesson.batch or cached[1] != seed:
-        model = load_pretraining_model(lesson.loaded)  # read per batch, never kept: it is as big as the model
         try:
+            model = load_pretraining_model(lesson.loaded)  # read per batch, never kept: it is as big as the model
             cached = (lesson.batch, seed, pretraining_terms(model, lesson.loaded.tokenizer, lesson.batch, seed))
         except BatchInputError as err:
             st.info(escape_markdown(str(err)))
