@@ -15,6 +15,7 @@ Models load from safetensors only and never run remote code.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ DEFAULT_SOURCE = next(iter(BUNDLED_SOURCES))
 
 # The seed for heads that a checkpoint lacks, so an untrained head gives the same numbers every run.
 UNTRAINED_HEAD_SEED = 0
+_LOAD_IDS = itertools.count(1)
 HEAD_KEYS = ("cls.seq_relationship.weight", "cls.seq_relationship.bias")
 
 
@@ -61,6 +63,10 @@ class LoadedModel:
     head_trained: bool  # False when the NSP head was newly initialised (probabilities near 50/50)
     device_message: str | None = None  # set when the requested device was unavailable
     notes: list[str] = field(default_factory=list)
+    # When its local folder's files last changed (source_stamp) as it was loaded; None for other sources.
+    files_stamp: int | None = None
+    # Tells loads apart for caches keyed by model: a folder rewritten and loaded again gets a new number.
+    load_id: int = field(default_factory=lambda: next(_LOAD_IDS))
 
     @property
     def max_positions(self) -> int:
@@ -136,8 +142,23 @@ def _load_config(location: str, source: str):
         raise ModelLoadError(f"Could not find a model called {source!r}.{hint}") from err
 
 
+def source_stamp(source: str) -> int | None:
+    """The newest modification time (ns) of a local model folder's files; None for a hub id or a bundled model.
+
+    A cache of loaded models compares it with the loaded model's files_stamp: a folder written again (a run saved
+    to the same --out) is loaded again instead of serving its old weights."""
+    try:
+        folder = Path(source).expanduser()
+        if not folder.is_dir():
+            return None
+        return max((f.stat().st_mtime_ns for f in folder.iterdir() if f.is_file()), default=None)
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
 def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedModel:
     """Load a BERT NSP model and its tokenizer, ready for inference on the chosen device."""
+    stamp = source_stamp(source)  # before reading: a write during the load makes the stamp old, not new
     location, deltas = _delta_chain(_resolve_location(source))
     _check_is_bert(_load_config(location, source), source)
     choice = resolve_device(device)
@@ -158,6 +179,7 @@ def load_model(source: str = DEFAULT_SOURCE, device: str = "auto") -> LoadedMode
         head_trained=head_trained,
         device_message=choice.message,
         notes=notes,
+        files_stamp=stamp,
     )
 
 

@@ -23,6 +23,7 @@ from explorer.explain import (
 )
 from explorer.models import LoadedModel
 from explorer.pair_words import pair_words, word_scores
+from explorer.ui.resources import model_key
 from explorer.word_heat import words_html
 
 IG_STEP_CHOICES = [s for s in (8, 16, 32, 64, 128, 256) if MIN_IG_STEPS <= s <= MAX_IG_STEPS]
@@ -33,7 +34,7 @@ COMPLETENESS_OK = 0.01  # relative completeness error the page calls converged
 def _cached_explain(
     _loaded: LoadedModel, model_key: tuple, a: str, b: str, method: str, max_length: int, steps: int
 ) -> Explanation:
-    # model_key (source, device, object id) stands in for the unhashable model in the cache key.
+    # model_key (source, device, load number) stands in for the unhashable model in the cache key.
     return explain(_loaded, a, b, method, max_length, steps)
 
 
@@ -58,10 +59,9 @@ def render(loaded: LoadedModel, a: str, b: str, max_length: int) -> None:
         steps = st.select_slider("Integration steps", IG_STEP_CHOICES, value=DEFAULT_IG_STEPS, key="explain_steps")
     if not loaded.head_trained:
         st.warning("This model's NSP head is untrained, so these explanations explain a near-random answer.")
-    model_key = (loaded.source, str(loaded.device), id(loaded.model))
     try:
         with st.spinner("Explaining…"):
-            done = _cached_explain(loaded, model_key, a, b, method, max_length, int(steps))
+            done = _cached_explain(loaded, model_key(loaded), a, b, method, max_length, int(steps))
     except PairInputError:
         return  # the error is already shown at the top of the tab
     except TooLongToExplain as err:

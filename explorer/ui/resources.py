@@ -7,12 +7,21 @@ import streamlit as st
 from explorer.device import DEVICE_NAMES, limit_threads_from_env
 from explorer.embeddings import EmbeddingSum, SegmentVectors, embedding_sum, segment_vectors
 from explorer.encoding import PairEncoding
-from explorer.models import LoadedModel, load_model
+from explorer.models import LoadedModel, load_model, source_stamp
 from explorer.nsp import NspResult, score_pair
 
 
-@st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=6)
 def cached_model(source: str, device: str) -> LoadedModel:
+    """The server-wide loaded model; a local folder whose files changed since it was loaded is loaded again."""
+    loaded = _cached_model(source, device)
+    if loaded.files_stamp != source_stamp(source):
+        _cached_model.clear(source, device)
+        loaded = _cached_model(source, device)
+    return loaded
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=6)
+def _cached_model(source: str, device: str) -> LoadedModel:
     limit_threads_from_env()
     # Failures raise and are not cached, so a fixed typo or a restored network works on the next try.
     loaded = load_model(source, device)
@@ -26,12 +35,13 @@ def forget_cached_model(folder: Path) -> None:
     """A deleted checkpoint's model leaves the server-wide cache too (for every device it may have been
     loaded on), so a session's trained model does not outlive its checkpoint in memory."""
     for device in DEVICE_NAMES:
-        cached_model.clear(str(folder), device)
+        _cached_model.clear(str(folder), device)
 
 
 def model_key(loaded: LoadedModel) -> tuple[str, str, int]:
-    # The same source may be reloaded (a trained folder rewritten): the model object tells them apart.
-    return loaded.source, str(loaded.device), id(loaded.model)
+    # The same source may be loaded again (a trained folder rewritten): the load's number tells them apart, where
+    # id(model) could be reused by a later model once the first is freed.
+    return loaded.source, str(loaded.device), loaded.load_id
 
 
 # The pair's numbers, cached per (model, pair, settings): a label change, an expander opened or another
