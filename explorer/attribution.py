@@ -43,9 +43,19 @@ class IntegratedGradients:
         return float(self.token_scores.sum())
 
     @property
+    def gap(self) -> float:
+        """f(pair) - f(baseline): the change the attributions share out."""
+        return self.f_pair - self.f_baseline
+
+    @property
     def completeness_error(self) -> float:
         """|sum of attributions - (f(pair) - f(baseline))|."""
-        return abs(self.total - (self.f_pair - self.f_baseline))
+        return abs(self.total - self.gap)
+
+    @property
+    def relative_completeness_error(self) -> float:
+        """The completeness error as a share of |f(pair) - f(baseline)| (0 when there is no change to share)."""
+        return self.completeness_error / abs(self.gap) if self.gap else 0.0
 
 
 def pad_baseline(encoding: PairEncoding, pad_id: int) -> list[int]:

@@ -62,6 +62,19 @@ class BatchReport:
     def p_true(self) -> np.ndarray:
         return self.probabilities[np.arange(self.k), self.labels]
 
+    @property
+    def mean_loss(self) -> float:
+        return float(self.cross_entropy.mean())
+
+    @property
+    def total_loss(self) -> float:
+        return float(self.cross_entropy.sum())
+
+    @property
+    def accuracy(self) -> float:
+        """Share of pairs whose more probable label is the true one."""
+        return float((self.probabilities.argmax(axis=1) == self.labels).mean())
+
     def code_lines(self) -> list[CodeLine]:
         first = "pooled = self.pooler(h)  # tanh(W_pool h + b_pool)" if self.variant == "bert" else "pooled = h"
         reduce = f'nn.CrossEntropyLoss(reduction="{self.reduction}")'
@@ -191,6 +204,15 @@ class BatchLesson:
     def changes(self) -> np.ndarray:
         """Per pair: CE now minus CE before any step (negative = the pair got better)."""
         return self.history[-1].cross_entropy - self.history[0].cross_entropy
+
+    def pairs_worse(self) -> int:
+        """Pairs whose CE the steps so far raised: the batch's average gradient pulled them along."""
+        return int((self.changes() > 0).sum())
+
+    def generalised(self) -> bool | None:
+        """Whether the steps lowered the mean CE of the second batch they never saw; None until it was scored."""
+        before, now = self.history[0].unseen_loss, self.history[-1].unseen_loss
+        return None if before is None or now is None else now < before
 
 
 def start_lesson(

@@ -43,6 +43,12 @@ class DeletionCurves:
         """Area under each curve over the deleted fraction of words (0..1): lower = more faithful."""
         return {name: area_under_curve(curve) for name, curve in self.curves.items()}
 
+    @property
+    def most_faithful(self) -> str:
+        """The explanation whose deletion curve falls fastest: the smallest area, random orders left out."""
+        areas = self.areas
+        return min((name for name in areas if name != RANDOM), key=areas.__getitem__)
+
 
 def area_under_curve(curve: np.ndarray) -> float:
     """Trapezoid area under p(answer) against the deleted fraction of words, k / n."""

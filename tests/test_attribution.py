@@ -23,8 +23,9 @@ def test_ig_completeness_on_the_shipped_model_at_64_steps(shipped):
     a, b = "The man went to the store.", "Penguins are flightless birds."
     ig = integrated_gradients(shipped, encode_pair(shipped.tokenizer, a, b), steps=64)
     gap = ig.f_pair - ig.f_baseline
-    assert abs(gap) > 1.0
+    assert abs(gap) > 1.0 and ig.gap == gap
     assert ig.completeness_error < 1e-2 * abs(gap)
+    assert ig.relative_completeness_error == pytest.approx(ig.completeness_error / abs(gap))
     assert ig.f_pair == pytest.approx(np.log(score_pair(shipped, a, b).p_is_next), abs=1e-5)
 
 

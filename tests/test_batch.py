@@ -144,6 +144,12 @@ def test_reset_returns_to_the_loaded_head_and_unseen_batch_is_scored(tiny):
     assert [r.step for r in lesson.history] == [0, 1, 2]
     assert all(r.unseen_loss is not None for r in lesson.history)
     assert lesson.changes().shape == (8,)
+    assert lesson.pairs_worse() == int((lesson.changes() > 0).sum())
+    assert lesson.generalised() == (lesson.history[-1].unseen_loss < lesson.history[0].unseen_loss)
+    report = lesson.report("none")
+    assert report.mean_loss == pytest.approx(lesson.history[-1].loss, abs=1e-9)
+    assert report.total_loss == pytest.approx(8 * report.mean_loss)
+    assert report.accuracy == np.mean([p[t] > 0.5 for p, t in zip(report.probabilities, report.labels)])
     lesson.reset()
     assert len(lesson.history) == 1 and lesson.history[0].loss == pytest.approx(start, abs=1e-9)
 

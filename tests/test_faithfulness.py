@@ -100,6 +100,8 @@ def test_ig_and_occlusion_rank_the_cue_first_and_random_deletion_does_not(plante
     assert curves["integrated gradients"][1] < 0.2 and curves["occlusion"][1] < 0.2
     assert curves[RANDOM][1] > 0.5
     assert areas["integrated gradients"] < areas[RANDOM] and areas["occlusion"] < areas[RANDOM]
+    best = done.deletion.most_faithful
+    assert best != RANDOM and areas[best] == min(area for name, area in areas.items() if name != RANDOM)
 
 
 def test_deletion_curves_equal_rescoring_by_hand(planted):

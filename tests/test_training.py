@@ -449,8 +449,8 @@ def test_label_smoothing_is_one_declaration_and_smooths_only_the_training_loss()
     trainer = Trainer(tiny_config(steps=1, eval_pairs=16, label_smoothing=0.2), corpus=topic_corpus())
     batch, s = trainer.eval_batches[0], 0.2
     with torch.no_grad():
-        _, smoothed, _, logits = trainer._losses(batch, None, smoothing=s)
-        _, plain, _, _ = trainer._losses(batch, None)
+        _, smoothed, _, logits = trainer.losses(batch, None, smoothing=s)
+        _, plain, _, _ = trainer.losses(batch, None)
     log_p = torch.log_softmax(logits.float(), -1)
     true_nll = -log_p[torch.arange(len(log_p)), batch["labels"]]
     expected = ((1 - s) * true_nll + s * -log_p.mean(-1)).mean()  # targets (1 - s/2, s/2)

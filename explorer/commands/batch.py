@@ -21,6 +21,7 @@ from explorer.batch_head import REDUCTIONS, VARIANTS
 from explorer.batch_lesson import MAX_STEPS, BatchLesson, start_lesson
 from explorer.batch_mlm import NO_MLM_HEAD, has_mlm_head, load_pretraining_model, pretraining_terms
 from explorer.cli import CommandError
+from explorer.device import DEVICE_NAMES
 from explorer.encoding import DEFAULT_MAX_LENGTH
 from explorer.evaluate import LabelledPair
 from explorer.labels import LABEL_NAMES
@@ -54,7 +55,7 @@ def add_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=0, help=f"SGD steps on the NSP head (0 to {MAX_STEPS})")
     parser.add_argument("--lr", type=_positive_float, default=0.1, help="SGD learning rate")
     parser.add_argument("--model", default=DEFAULT_SOURCE, help="bundled model, local folder or hub id")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_NAMES)
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 

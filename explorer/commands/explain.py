@@ -8,6 +8,7 @@ import numpy as np
 
 from explorer.attribution import DEFAULT_IG_STEPS
 from explorer.cli import CommandError
+from explorer.device import DEVICE_NAMES
 from explorer.encoding import DEFAULT_MAX_LENGTH, PairInputError
 from explorer.explain import METHODS, TooLongToExplain, explain, explanation_to_dict
 from explorer.models import DEFAULT_SOURCE, ModelLoadError, load_model
@@ -20,7 +21,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("b", help="sentence B")
     parser.add_argument("--method", choices=METHODS, default="ig", help="which explanation (default: ig)")
     parser.add_argument("--model", default=DEFAULT_SOURCE, help="bundled model, local folder or hub id")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_NAMES)
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
     parser.add_argument("--steps", type=int, default=DEFAULT_IG_STEPS, help="integration steps for ig and deletion")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

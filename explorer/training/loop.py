@@ -159,12 +159,6 @@ class Trainer:
     def _autocast(self) -> AbstractContextManager[Any]:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16)
 
-    def _losses(
-        self, batch: Batch, mlm_labels: torch.Tensor | None, smoothing: float = 0.0
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """(total, nsp, mlm or None, NSP logits) of a batch, outside DDP's gradient sync."""
-        return self.losses(batch, mlm_labels, smoothing)
-
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
         """Mean cross_entropy and argmax accuracy of NSP on the fixed held-out pairs."""

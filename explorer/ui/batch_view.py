@@ -121,9 +121,9 @@ def _batch_section(report: BatchReport) -> None:
     st.dataframe(_batch_table(report).style.format(precision=4), width="stretch")
     st.latex(_loss_arithmetic(report))
     cols = st.columns(3)
-    cols[0].metric("batch loss (mean CE)", f"{report.cross_entropy.mean():.6f}")
-    cols[1].metric("sum of CE", f"{report.cross_entropy.sum():.6f}")
-    cols[2].metric("accuracy", f"{(report.probabilities.argmax(axis=1) == report.labels).mean():.3f}")
+    cols[0].metric("batch loss (mean CE)", f"{report.mean_loss:.6f}")
+    cols[1].metric("sum of CE", f"{report.total_loss:.6f}")
+    cols[2].metric("accuracy", f"{report.accuracy:.3f}")
 
 
 def _show_value(name: str, value: np.ndarray, rows: list[str]) -> None:
@@ -216,15 +216,16 @@ def _step_section(lesson: BatchLesson, reduction: str) -> None:
         width="stretch",
     )
     st.plotly_chart(batch_plots.ce_changes(lesson.changes()), width="stretch")
-    worse = int((lesson.changes() > 0).sum())
     st.markdown(
-        f"{worse} of {len(lesson.changes())} pairs got worse. Every pair shares one W_NSP, and a step follows the "
-        "*average* gradient of the batch: a pair whose own gradient points another way is pulled along with the rest."
+        f"{lesson.pairs_worse()} of {lesson.batch.k} pairs got worse. Every pair shares one W_NSP, and a step "
+        "follows the *average* gradient of the batch: a pair whose own gradient points another way is pulled "
+        "along with the rest."
     )
-    if last.unseen_loss is not None and first.unseen_loss is not None:
-        verdict = "generalised" if last.unseen_loss < first.unseen_loss else "only fitted this batch"
+    generalised = lesson.generalised()
+    if generalised is not None:
+        verdict = "generalised" if generalised else "only fitted this batch"
         st.markdown(
-            f"On a second batch of {len(lesson.changes())} sampled pairs the steps never saw, the mean CE went "
+            f"On a second batch of {lesson.batch.k} sampled pairs the steps never saw, the mean CE went "
             f"from {first.unseen_loss:.6f} to {last.unseen_loss:.6f}: so far the steps **{verdict}**."
         )
 

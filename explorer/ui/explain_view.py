@@ -110,11 +110,12 @@ def _integrated_gradients(done: Explanation) -> None:
         "out exactly the change from that empty pair to yours."
     )
     st.html(words_html(words, word_scores(words, ig.token_scores), "Δ log p(IsNext)"))
-    gap = ig.f_pair - ig.f_baseline
-    relative = ig.completeness_error / abs(gap) if gap else 0.0
+    relative = ig.relative_completeness_error
     cols = st.columns(4)
     cols[0].metric("sum of attributions", f"{ig.total:+.5f}")
-    cols[1].metric("f(pair) − f(baseline)", f"{gap:+.5f}", help=f"log p(IsNext): {ig.f_pair:.5f} − {ig.f_baseline:.5f}")
+    cols[1].metric(
+        "f(pair) − f(baseline)", f"{ig.gap:+.5f}", help=f"log p(IsNext): {ig.f_pair:.5f} − {ig.f_baseline:.5f}"
+    )
     cols[2].metric("completeness error", f"{ig.completeness_error:.5f}")
     cols[3].metric("error / |f(pair) − f(baseline)|", f"{relative:.2%}")
     if relative > COMPLETENESS_OK:
@@ -153,9 +154,8 @@ def _deletion(done: Explanation) -> None:
     )
     areas = curves.areas
     st.plotly_chart(explain_plots.deletion_plot(curves.fractions, curves.curves, areas, answer), width="stretch")
-    best = min((n for n in areas if n != "random"), key=areas.__getitem__)
     st.caption(
         "Area under each curve: "
         + " · ".join(f"{name} {area:.3f}" for name, area in areas.items())
-        + f". Most faithful here: {best}."
+        + f". Most faithful here: {curves.most_faithful}."
     )
