@@ -12,6 +12,11 @@ own frame to the server (DevTools stamps a received frame when the page's main t
 this includes any wait for that thread), and how many frames and bytes one edit brings. Reading the
 frames costs the browser some work of its own, so the plain run (no --frames) is the latency of record.
 
+Where the browser's own time goes (--trace): a Chrome trace of TRACE_EDITS edits, summarised per edit from the
+Ctrl+Enter keydown to the new p(IsNext) in the DOM: how long the page's main thread was busy, how much of that
+was React rendering Streamlit's element tree, and each task of at least LONG_TASK_MS (results in
+browser_trace.json; tracing slows the page, so the plain run stays the latency of record).
+
 A student's browser runs on the student's machine, not beside the server. --split-cores gives the server
 one core and the browser (and this script) the other, so that the two stop taking turns on the same cores
 (Linux only; results in browser_latency_split.json).
@@ -86,6 +91,79 @@ def _frame_split(frames: list[tuple[str, float, bytes]]) -> dict:
     }
 
 
+TRACE_EDITS = 3
+LONG_TASK_MS = 5.0
+TRACE_CATEGORIES = ["devtools.timeline", "blink.user_timing", "toplevel", "v8.execute"]
+
+
+def _main_thread(events: list[dict]) -> tuple[int, int]:
+    """(pid, tid) of the renderer main thread that holds the probe's marks."""
+    marked = {(e["pid"], e["tid"]) for e in events if e.get("name") == "nsp-commit"}
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e.get("name") == "thread_name"}
+    return next(key for key in marked if names.get(key) == "CrRendererMain")
+
+
+def trace_summary(events: list[dict]) -> list[dict]:
+    """Per edit: keydown -> new metric on the trace clock, and the page main thread's tasks in between."""
+    main = _main_thread(events)
+    on_main = [e for e in events if (e["pid"], e["tid"]) == main]
+    commits = sorted(e["ts"] for e in on_main if e.get("name") == "nsp-commit")
+    metrics = sorted(e["ts"] for e in on_main if e.get("name") == "nsp-metric")
+    tasks = [e for e in on_main if e.get("name") == "ThreadControllerImpl::RunTask" and e.get("ph") == "X"]
+    react_calls = [
+        e for e in on_main if e.get("name") == "FunctionCall" and "react-dom" in str(e.get("args", {}).get("data", {}))
+    ]
+    edits = []
+    for start in commits:
+        end = next((t for t in metrics if t > start), None)
+        if end is None:
+            continue
+        rows = []
+        for task in tasks:
+            lo, hi = max(task["ts"], start), min(task["ts"] + task["dur"], end)
+            if hi <= lo:
+                continue
+            react = any(task["ts"] <= c["ts"] < task["ts"] + task["dur"] for c in react_calls)
+            rows.append({"at_ms": (lo - start) / 1000, "ms": (hi - lo) / 1000, "react": react})
+        long = [r for r in rows if r["ms"] >= LONG_TASK_MS]
+        edits.append(
+            {
+                "to_value_ms": round((end - start) / 1000, 1),
+                "main_thread_busy_ms": round(sum(r["ms"] for r in rows), 1),
+                "react_render_ms": round(sum(r["ms"] for r in rows if r["react"]), 1),
+                "react_renders": sum(1 for r in long if r["react"]),
+                "long_tasks": [{k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()} for r in long],
+            }
+        )
+    return edits
+
+
+def trace(page, browser) -> dict:
+    """Trace TRACE_EDITS edits and summarise them (the tracing itself slows the page down)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trace.json"
+        browser.start_tracing(page=page, categories=TRACE_CATEGORIES, path=str(path))
+        for i in range(TRACE_EDITS):
+            harness.commit_text(page, "Sentence B", SENTENCES[i])
+        browser.stop_tracing()
+        data = json.loads(path.read_text())
+    edits = trace_summary(data["traceEvents"] if isinstance(data, dict) else data)
+    return {
+        "edits": edits,
+        "median_to_value_ms": _median_or_none([e["to_value_ms"] for e in edits]),
+        "median_react_render_ms": _median_or_none([e["react_render_ms"] for e in edits]),
+        "median_main_thread_busy_ms": _median_or_none([e["main_thread_busy_ms"] for e in edits]),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_note(),
+        "method": "Chrome trace (Playwright start_tracing); window = probe marks nsp-commit (Ctrl+Enter keydown) -> "
+        "nsp-metric (new p(IsNext) text in the DOM); tasks = the renderer main thread's "
+        f"ThreadControllerImpl::RunTask events clipped to the window; react = the task ran a react-dom function; "
+        f"long tasks >= {LONG_TASK_MS} ms",
+    }
+
+
 def _median_or_none(values: list) -> float | None:
     known = [v for v in values if v is not None]
     return round(statistics.median(known), 1) if known else None
@@ -103,6 +181,8 @@ def split_cores(server_pid: int) -> None:
 def main() -> None:
     with_frames = "--frames" in sys.argv[1:]
     split = "--split-cores" in sys.argv[1:]
+    if "--trace" in sys.argv[1:]:
+        return main_trace()
     app = harness.start_app()
     if split:
         split_cores(app.proc.pid)
@@ -167,6 +247,28 @@ def main() -> None:
         f"{result.get('median_metric_frame_ms', '(run with --frames)')} ms; target median <= "
         f"{TARGET_MEDIAN_MS} ms: {verdict}"
     )
+    print(f"wrote {out}")
+
+
+def main_trace() -> None:
+    app = harness.start_app()
+    try:
+        with sync_playwright() as pw:
+            browser = harness.launch_chromium(pw)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            harness.open_explorer(page, app.url)
+            harness.commit_text(page, "Sentence B", SENTENCES[-1])  # warm-up
+            result = trace(page, browser)
+            browser.close()
+    finally:
+        app.stop()
+    out = RESULTS.with_name("browser_trace.json")
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    for edit in result["edits"]:
+        print(
+            f"keydown -> value {edit['to_value_ms']} ms: main thread busy {edit['main_thread_busy_ms']} ms, "
+            f"React {edit['react_render_ms']} ms in {edit['react_renders']} renders"
+        )
     print(f"wrote {out}")
 
 

@@ -1,6 +1,6 @@
 """Server time of one Explorer edit against the model's forward pass on the same pair.
 
-One student (bench/classroom_client.py, Streamlit's own protocol) commits N edits, each a pair
+One student (harness/classroom_client.py, Streamlit's own protocol) commits N edits, each a pair
 the page has not seen (so its cache cannot answer). For each edit: the rerun's time, from sending
 the edit to the server's script_finished (the server's whole work for the edit, plus a loopback
 round trip), and the forward pass the page itself reports for that pair (its "forward pass"

@@ -1,6 +1,6 @@
 """A classroom on one server: N simulated students editing at once, over Streamlit's own protocol.
 
-Each student (bench/classroom_client.py) opens the page, then, after a random think time of 5-10 s,
+Each student (harness/classroom_client.py) opens the page, then, after a random think time of 5-10 s,
 commits an edit and reads the new p(IsNext): odd steps edit sentence B, even steps put a whole
 sampled pair into A and B. Pairs and sentences come from explorer/data/everyday_pairs.csv, B often
 two of its sentences joined, so that edits rarely repeat a pair (the page caches per pair).

@@ -131,11 +131,14 @@ _PROBE_JS = """
       probe.finishedAt = now;
     }
     const text = metricText();
-    if (text !== probe.metric) { probe.metric = text; probe.metricAt = now; }
+    if (text !== probe.metric) { probe.metric = text; probe.metricAt = now; performance.mark('nsp-metric'); }
   }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
                         attributeOldValue: true, attributeFilter: ['data-test-script-state']});
   document.addEventListener('keydown', e => {
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) probe.committedAt = performance.now();
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      probe.committedAt = performance.now();
+      performance.mark('nsp-commit');  // for a trace of the edit (bench_browser.py --trace)
+    }
   }, true);
 })();
 """.replace("%r", repr(METRIC_LABEL))  # not a format string: the JavaScript is full of braces

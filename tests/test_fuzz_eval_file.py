@@ -11,6 +11,7 @@ import io
 import json
 from typing import Literal
 
+import pytest
 from fuzz_settings import budget
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -159,7 +160,6 @@ def test_the_worst_files_are_refused_or_read():
         if words is None:
             assert pairs
         else:
-            try:
+            with pytest.raises(EvalFileError) as refused:
                 parse_pairs(data, "worst.csv")
-            except EvalFileError as err:
-                assert words in str(err)
+            assert words in str(refused.value)

@@ -41,8 +41,6 @@ def test_every_cell_is_what_explorer_eval_reports_on_the_same_pairs(tmp_path, ca
     for task in TASKS:
         saved = [json.loads(line) for line in (pairs_dir / f"{task.key}.jsonl").read_text().splitlines()]
         assert len(saved) == 12
-        if task.mode == "sop":  # both segments of an SOP pair come from one chunk: the swap keeps the words
-            assert {p["label"] for p in saved} <= {0, 1}
         assert cli_main(["eval", str(pairs_dir / f"{task.key}.jsonl"), "--model", BUNDLED_TRAINED, "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report["n"] == row["cells"][task.key]["n"] == 12

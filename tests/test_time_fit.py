@@ -92,7 +92,7 @@ def test_a_run_that_slows_down_halfway_is_replanned_and_still_ends_within_the_li
     assert [e for e in events if isinstance(e, StepEvent)][-1].elapsed <= 20.0
 
 
-def test_without_a_time_limit_fitting_changes_nothing_and_the_quick_demo_fits(monkeypatch):
+def test_without_a_time_limit_fitting_changes_nothing_and_the_quick_demo_is_set_to_fit_its_minute(monkeypatch):
     config = tiny_config(steps=12, eval_every=6, fit_to_time=True, max_seconds=None).validate()
     trainer = Trainer(config, corpus=topic_corpus())
     events = list(trainer.run())

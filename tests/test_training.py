@@ -455,3 +455,14 @@ def test_label_smoothing_is_one_declaration_and_smooths_only_the_training_loss()
     true_nll = -log_p[torch.arange(len(log_p)), batch["labels"]]
     expected = ((1 - s) * true_nll + s * -log_p.mean(-1)).mean()  # targets (1 - s/2, s/2)
     assert torch.allclose(smoothed, expected, atol=1e-6) and torch.allclose(plain, true_nll.mean(), atol=1e-6)
+
+    # The run smooths its training steps and never its held-out evaluation.
+    calls: list[tuple[str, float]] = []
+
+    def spy(name, real):
+        return lambda batch, mlm, smoothing=0.0: calls.append((name, smoothing)) or real(batch, mlm, smoothing)
+
+    trainer.forward, trainer.losses = spy("train", trainer.forward), spy("eval", trainer.losses)
+    list(trainer.run())
+    assert {smoothing for name, smoothing in calls if name == "train"} == {0.2}
+    assert {smoothing for name, smoothing in calls if name == "eval"} == {0.0}

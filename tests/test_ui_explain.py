@@ -18,9 +18,18 @@ def _open(app, method):
     return app
 
 
-def test_nothing_is_computed_until_the_toggle_is_on(app):
+def test_nothing_is_computed_until_the_toggle_is_on(app, monkeypatch):
+    from explorer.ui import explain_view
+
+    called = []
+    real = explain_view.explain
+    monkeypatch.setattr(explain_view, "explain", lambda *a, **k: called.append(a[1:3]) or real(*a, **k))
+    app.run()
     assert any(s.value == "4 · Why this answer?" for s in app.subheader)
     assert not app.get("radio") or all(r.key != "explain_method" for r in app.radio)
+    assert called == []
+    _open(app, "attention")
+    assert len(called) == 1  # the spy sees the one explanation the toggle asks for
 
 
 def test_attention_view_opens(app):

@@ -31,13 +31,17 @@ def test_page_content_is_what_it_was_before_the_speed_work(reference, monkeypatc
 
 
 def test_closed_sections_are_not_computed(reference, monkeypatch):
-    from explorer import plots, token_view
+    from explorer import plots
+    from explorer.ui import explorer_view
 
     drawn = []
-    for name in ("embedding_heatmap", "segment_vector_plot"):
-        real = getattr(plots, name)
-        monkeypatch.setattr(plots, name, lambda *a, _real=real, _name=name, **k: drawn.append(_name) or _real(*a, **k))
-    monkeypatch.setattr(token_view, "token_table", lambda *a, **k: drawn.append("token_table"))
+    for module, name in ((plots, "embedding_heatmap"), (plots, "segment_vector_plot"), (explorer_view, "token_table")):
+        real = getattr(module, name)
+        spy = lambda *a, _real=real, _name=name, **k: drawn.append(_name) or _real(*a, **k)  # noqa: E731
+        monkeypatch.setattr(module, name, spy)
+    explorer_snapshot.run_fixed_pair(open_sections=True)
+    assert set(drawn) == {"embedding_heatmap", "segment_vector_plot", "token_table"}  # the spies see the calls
+    drawn.clear()
     at = explorer_snapshot.run_fixed_pair(open_sections=False)
     assert drawn == []
     now = _as_json(explorer_snapshot.snapshot(at))

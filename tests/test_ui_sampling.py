@@ -47,12 +47,17 @@ def test_sample_guess_reveal_and_score(page):
     assert p_is_next + p_not_next == pytest.approx(1, abs=2e-4)
     assert any(m.label.startswith("CE for") for m in page.metric)
     assert _metric(page, "Rounds") == "1"
-    you = _metric(page, "You")
-    assert you in ("0 / 1", "1 / 1")
-    # a second pair, a second round
+    # The guess (IsNext, label 0) scores against the pair's true label; the model's answer against it too.
+    truth = page.session_state["sample_current"].label
+    model_right = int(_metric(page, "Model says") == ("IsNext", "NotNext")[truth])
+    assert _metric(page, "You") == f"{int(truth == 0)} / 1"
+    assert _metric(page, "Model") == f"{model_right} / 1"
+    # a second pair, a second round, guessed NotNext
     page.button(key="sample_button").click().run()
     page.button(key="sample_guess_1").click().run()
     assert _metric(page, "Rounds") == "2"
+    truth_2 = page.session_state["sample_current"].label
+    assert _metric(page, "You") == f"{int(truth == 0) + int(truth_2 == 1)} / 2"
 
 
 def test_entropy_of_the_share_is_shown_next_to_ln2(page):

@@ -51,10 +51,16 @@ def test_edit_sentence_b_updates_p_isnext(page):
     first = float(harness.metric_value(page))
     assert 0.0 <= first <= 1.0
 
-    run = harness.commit_text(page, "Sentence B", "Penguins cannot fly, but they swim very well.")
-    p = float(run["value"])
-    assert 0.0 <= p <= 1.0
+    b = "Penguins cannot fly, but they swim very well."
+    run = harness.commit_text(page, "Sentence B", b)
     no_exception(page)
+    # The page shows the new pair's number, as the shipped model scores it here, not the old one.
+    from explorer.models import BUNDLED_TRAINED, load_model
+    from explorer.nsp import score_pair
+    from explorer.ui.explorer_view import DEFAULT_A
+
+    expected = score_pair(load_model(BUNDLED_TRAINED, "cpu"), DEFAULT_A, b).p_is_next
+    assert run["changed"] and run["value"] == f"{expected:.4f}" != f"{first:.4f}"
 
 
 def test_html_in_sentences_is_shown_as_text(page):
