@@ -60,6 +60,18 @@ def test_sample_guess_reveal_and_score(page):
     assert _metric(page, "You") == f"{int(truth == 0) + int(truth_2 == 1)} / 2"
 
 
+def test_b_s_document_is_named_only_after_the_guess(page):
+    # Same document means IsNext in BERT's recipe: naming B's document before the guess gives the answer away.
+    page.button(key="sample_button").click().run()
+    current = page.session_state["sample_current"]
+    before = " ".join(_plain(c.value) for c in page.caption)
+    assert f"A from {current.source.split(' → ')[0]}" in before and current.source not in before
+    page.button(key="sample_guess_0").click().run()
+    assert current.source in " ".join(_plain(c.value) for c in page.caption)
+    truth = next(_plain(s.value) for s in [*page.success, *page.warning] if s.value.startswith("Truth:"))
+    assert truth.startswith(f"Truth: {('IsNext', 'NotNext')[current.label]}. You said IsNext.")
+
+
 def test_entropy_of_the_share_is_shown_next_to_ln2(page):
     page.slider(key="sample_not_next_share").set_value(0.2).run()
     assert _metric(page, "Best constant predictor: H(q)") == "0.5004"

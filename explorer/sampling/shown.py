@@ -18,6 +18,9 @@ class ShownPair:
     label: int  # 0 IsNext (or in order), 1 NotNext (or swapped)
     mode: str  # the pair mode it was built by (a classroom example is a pair of single sentences)
     source: str  # where it came from, for a caption: document titles or the example's id
+    # What may be shown before the student guesses: B's document would give the answer away (same document =
+    # IsNext), so only A's.
+    source_before_guess: str = ""
     doc_a: int | None = None  # documents of the corpus sampled from; None for a classroom example
     doc_b: int | None = None
     tokens: tuple[int, int] | None = None  # WordPiece tokens of A and B after truncation, when sampled
@@ -31,6 +34,7 @@ class ShownPair:
             label=pair.label,
             mode=pair.mode,
             source=f"{corpus.title(pair.doc_a)} → {corpus.title(pair.doc_b)}",
+            source_before_guess=f"A from {corpus.title(pair.doc_a)}; B's source after your guess",
             doc_a=pair.doc_a,
             doc_b=pair.doc_b,
             tokens=(len(pair.a_ids), len(pair.b_ids)),
@@ -44,6 +48,7 @@ class ShownPair:
             label=chosen.label,
             mode="sentences",
             source=f"classroom example {chosen.id}",
+            source_before_guess=f"classroom example {chosen.id}",
             note=chosen.note,
         )
 

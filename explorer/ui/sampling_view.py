@@ -183,7 +183,7 @@ def _pair_panel(get_model, corpus: Corpus, max_length: int) -> None:
     if current is None:
         st.info("Press “Sample a pair” or pick a classroom example.")
         return
-    _show_pair(current)
+    _show_pair(current, guessed=st.session_state["sample_guess"] is not None)
     loaded = get_model()
     try:
         result = score_pair(loaded, current.a, current.b, label=current.label, max_length=max_length)
@@ -204,14 +204,15 @@ def _pair_panel(get_model, corpus: Corpus, max_length: int) -> None:
     _perturbations(loaded, corpus, current, max_length)
 
 
-def _show_pair(current: ShownPair) -> None:
+def _show_pair(current: ShownPair, guessed: bool) -> None:
     left, right = st.columns(2)
     with left:
         _show_text("Sentence A", current.a)
     with right:
         _show_text("Sentence B", current.b)
     if current.tokens:
-        source = escape_markdown(current.source)  # document titles come from the corpus file
+        # Document titles come from the corpus file (escaped); B's only once the guess is in.
+        source = escape_markdown(current.source if guessed else current.source_before_guess)
         st.caption(f"{current.tokens[0]} + {current.tokens[1]} WordPiece tokens · {source}")
 
 
@@ -230,9 +231,10 @@ def _guess_buttons(current: ShownPair, predicted: int) -> None:
 
 def _truth_and_scores(current: ShownPair, result: NspResult, head_trained: bool) -> None:
     guess = st.session_state["sample_guess"]
-    (st.success if guess == current.label else st.warning)(
-        f"Truth: {LABEL_NAMES[current.label]} ({current.truth_name}). You said {LABEL_NAMES[guess]}."
-    )
+    truth = LABEL_NAMES[current.label]
+    if current.truth_name != truth:  # "swapped" for a sentence-order pair
+        truth += f" ({current.truth_name})"
+    (st.success if guess == current.label else st.warning)(f"Truth: {truth}. You said {LABEL_NAMES[guess]}.")
     metric_cols = st.columns(4)
     metric_cols[0].metric("p(IsNext)", f"{result.p_is_next:.4f}")
     metric_cols[1].metric("p(NotNext)", f"{result.p_not_next:.4f}")
