@@ -157,6 +157,20 @@ def test_a_new_upload_drops_the_pair_and_a_cleared_upload_is_no_longer_used(page
     assert page.code and not any(c.value in GOOD.decode() for c in page.code[:2])
 
 
+def test_an_upload_survives_choosing_another_corpus_and_coming_back(page):
+    # Streamlit empties a file box that was hidden; the corpus read from it stays until the student clears it.
+    page.radio(key="sample_corpus_choice").set_value("Upload a .txt file").run()
+    assert any("No file yet" in c.value for c in page.caption)
+    page.file_uploader(key="sample_upload").upload("good.txt", GOOD, "text/plain").run()
+    uploaded = page.session_state["sample_uploaded"]
+    page.radio(key="sample_corpus_choice").set_value("kjv").run()
+    page.radio(key="sample_corpus_choice").set_value("Upload a .txt file").run()
+    assert not page.exception and page.session_state["sample_uploaded"] is uploaded
+    assert any("Using good.txt, uploaded earlier" in _plain(c.value) for c in page.caption)
+    page.button(key="sample_button").click().run()
+    assert all(c.value in GOOD.decode() for c in page.code[:2])
+
+
 def test_markdown_in_a_file_name_is_shown_as_written(page):
     name = "**bold** [link](http://x).txt"
     page.radio(key="sample_corpus_choice").set_value("Upload a .txt file").run()

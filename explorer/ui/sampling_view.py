@@ -38,6 +38,7 @@ def _state():
     ss.setdefault("sample_guess", None)
     ss.setdefault("sample_uploaded", None)  # the last upload that worked: a Corpus
     ss.setdefault("sample_upload_seen", None)  # file id of the last upload parsed, to parse each file once
+    ss.setdefault("sample_upload_held", False)  # whether the upload box held a file in the last run
     ss.setdefault("sample_perturbation", None)
     ss.setdefault("sample_corpus_fingerprint", None)  # the corpus the pair on screen came from
     return ss
@@ -67,6 +68,7 @@ def _chosen_corpus() -> Corpus:
         format_func=lambda name: CORPUS_LABELS.get(name, name),
     )
     if choice != UPLOAD_CHOICE:
+        ss["sample_upload_held"] = False  # hidden now: it comes back empty, as Streamlit cannot refill it
         with st.spinner("Preparing the corpus (split into sentences, cached after the first time)…"):
             return load_corpus(choice)
     upload = st.file_uploader(
@@ -75,8 +77,17 @@ def _chosen_corpus() -> Corpus:
         type=["txt"],
         key="sample_upload",
     )
-    if upload is None:  # cleared (or never given): the uploader is empty, so is the uploaded corpus
+    # A box that held a file in the last run and is empty now was cleared by the student: the uploaded corpus
+    # goes too. One that was hidden (another corpus chosen) comes back empty: the corpus read from it is kept.
+    if upload is None and ss["sample_upload_held"]:
         ss["sample_uploaded"] = ss["sample_upload_seen"] = ss["sample_upload_error"] = None
+    ss["sample_upload_held"] = upload is not None
+    if upload is None:
+        kept = ss["sample_uploaded"]
+        if kept is not None:
+            st.caption(escape_markdown(f"Using {kept.name}, uploaded earlier: upload another file to replace it."))
+        else:
+            st.caption(f"No file yet: pairs come from the {CORPUS_LABELS[DEFAULT_CORPUS]} until one is uploaded.")
     elif upload.file_id != ss["sample_upload_seen"]:
         ss["sample_upload_seen"] = upload.file_id
         try:
