@@ -104,3 +104,22 @@ def test_too_many_examples_is_a_message(page):
 def test_the_app_has_a_batch_tab_after_the_explorer(app_page):
     labels = [tab.label for tab in app_page.tabs]
     assert labels[:2] == ["Explorer", "Batch"]
+
+
+def test_pasted_and_uploaded_pairs_survive_choosing_another_source(page):
+    # Streamlit drops a hidden widget's value and empties a hidden file box: the tab keeps both for their return.
+    pasted = "a,b,label\nIt rained.,The streets were wet.,0\nIt rained.,Penguins swim.,1\n"
+    page.radio(key="batch_source").set_value("file").run()
+    page.text_area(key="batch_paste").input(pasted).run()
+    page.file_uploader(key="batch_upload").upload("three.csv", pasted.encode() + b"A dog barked.,It woke us.,0\n").run()
+    page.radio(key="batch_source").set_value("examples").run()
+    page.radio(key="batch_source").set_value("file").run()
+    assert not page.exception, page.exception
+    assert page.text_area(key="batch_paste").value == pasted
+    assert any("Using three.csv, uploaded earlier" in c.value.replace("\\", "") for c in page.caption)
+    page.button(key="batch_draw").click().run()
+    assert page.session_state["batch_lesson"].batch.k == 3  # the file, which wins over the pasted text
+    # A batch drawn from one source stays on screen, said to be so, until the next one is drawn.
+    page.radio(key="batch_source").set_value("examples").run()
+    assert any("This is the batch drawn before" in c.value for c in page.caption)
+    assert page.session_state["batch_lesson"].batch.k == 3

@@ -23,6 +23,7 @@ from explorer.batch_mlm import NO_MLM_HEAD, has_mlm_head, load_pretraining_model
 from explorer.evaluate import LabelledPair
 from explorer.labels import LABEL_NAMES
 from explorer.models import LoadedModel
+from explorer.ui.kept import keep, remembered_upload, upload_hidden
 from explorer.ui.safe import escape_markdown
 
 SOURCE_CHOICES = {"sampler": "sampled (BERT's recipe)", "examples": "classroom examples", "file": "pasted or uploaded"}
@@ -40,11 +41,19 @@ def _controls() -> dict:
     seed = middle.number_input("seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="batch_seed")
     share = right.slider("NotNext share", 0.0, 1.0, 0.5, 0.05, key="batch_share", disabled=source != "sampler")
     variant = right.radio("Module", list(VARIANTS), format_func=VARIANTS.get, key="batch_variant")
-    upload = text = None
+    file = text = None
     if source == "file":
-        upload = st.file_uploader("Pairs file (CSV a,b,label or JSON lines)", type=["csv", "jsonl", "json", "txt"])
+        upload = st.file_uploader(
+            "Pairs file (CSV a,b,label or JSON lines)", type=["csv", "jsonl", "json", "txt"], key="batch_upload"
+        )
+        file = remembered_upload("batch_upload", upload)
+        if upload is None and file is not None:  # hidden by another choice, it came back empty
+            st.caption(escape_markdown(f"Using {file[0]}, uploaded earlier: upload another file to replace it."))
         text = st.text_area("…or paste pairs (CSV with the header a,b,label, or JSON lines)", key="batch_paste")
-    return dict(source=source, k=int(k), seed=int(seed), share=float(share), variant=variant, upload=upload, text=text)
+    else:
+        upload_hidden("batch_upload")
+        keep("batch_paste")
+    return dict(source=source, k=int(k), seed=int(seed), share=float(share), variant=variant, file=file, text=text)
 
 
 def _draw_pairs(choice: dict, loaded: LoadedModel, max_length: int) -> list[LabelledPair]:
@@ -53,8 +62,9 @@ def _draw_pairs(choice: dict, loaded: LoadedModel, max_length: int) -> list[Labe
             return sampled_pairs(loaded.tokenizer, choice["k"], choice["seed"], choice["share"], max_length)
     if choice["source"] == "examples":
         return example_pairs(choice["k"], choice["seed"])
-    if choice["upload"] is not None:
-        return file_pairs(choice["upload"].getvalue(), choice["upload"].name)
+    if choice["file"] is not None:
+        name, data, _ = choice["file"]
+        return file_pairs(data, name)
     if not (choice["text"] or "").strip():
         raise BatchInputError("Paste some pairs or upload a file first (columns a, b, label; 0 = IsNext).")
     return file_pairs(choice["text"].encode("utf-8"), "the pasted pairs")
@@ -69,11 +79,18 @@ def _lesson(loaded: LoadedModel, max_length: int, choice: dict) -> BatchLesson |
         except BatchInputError as err:
             st.error(escape_markdown(str(err)))
             return None
+        ss["batch_drawn_from"] = choice["source"]
         ss.pop("batch_lesson", None)
     pairs = ss.get("batch_pairs")
     if not pairs:
         st.info("Choose where the pairs come from and press **Draw the batch**.")
         return None
+    drawn_from = ss.get("batch_drawn_from", choice["source"])
+    if drawn_from != choice["source"]:
+        st.caption(
+            f"This is the batch drawn before, from the {SOURCE_CHOICES[drawn_from]} pairs: press **Draw the batch** "
+            f"for {SOURCE_CHOICES[choice['source']]} pairs."
+        )
     lesson = ss.get("batch_lesson")
     wanted = (loaded.source, choice["variant"], max_length)
     if lesson is None or ss.get("batch_lesson_key") != wanted or lesson.loaded is not loaded:

@@ -20,6 +20,7 @@ from explorer.nsp import NspResult, score_pair
 from explorer.perturb import PERTURBATIONS, effect
 from explorer.sampling import MODE_DESCRIPTIONS, MODES, PAIR_MODES, PairSampler, SamplingError
 from explorer.sampling.shown import ShownPair
+from explorer.ui.kept import remembered_upload, upload_hidden
 from explorer.ui.safe import escape_markdown
 
 UPLOAD_CHOICE = "Upload a .txt file"
@@ -38,7 +39,6 @@ def _state():
     ss.setdefault("sample_guess", None)
     ss.setdefault("sample_uploaded", None)  # the last upload that worked: a Corpus
     ss.setdefault("sample_upload_seen", None)  # file id of the last upload parsed, to parse each file once
-    ss.setdefault("sample_upload_held", False)  # whether the upload box held a file in the last run
     ss.setdefault("sample_perturbation", None)
     ss.setdefault("sample_corpus_fingerprint", None)  # the corpus the pair on screen came from
     return ss
@@ -68,7 +68,7 @@ def _chosen_corpus() -> Corpus:
         format_func=lambda name: CORPUS_LABELS.get(name, name),
     )
     if choice != UPLOAD_CHOICE:
-        ss["sample_upload_held"] = False  # hidden now: it comes back empty, as Streamlit cannot refill it
+        upload_hidden("sample_upload")
         with st.spinner("Preparing the corpus (split into sentences, cached after the first time)…"):
             return load_corpus(choice)
     upload = st.file_uploader(
@@ -77,21 +77,16 @@ def _chosen_corpus() -> Corpus:
         type=["txt"],
         key="sample_upload",
     )
-    # A box that held a file in the last run and is empty now was cleared by the student: the uploaded corpus
-    # goes too. One that was hidden (another corpus chosen) comes back empty: the corpus read from it is kept.
-    if upload is None and ss["sample_upload_held"]:
+    file = remembered_upload("sample_upload", upload)
+    if file is None:  # none yet, or the student cleared the box: the uploaded corpus goes too
         ss["sample_uploaded"] = ss["sample_upload_seen"] = ss["sample_upload_error"] = None
-    ss["sample_upload_held"] = upload is not None
-    if upload is None:
-        kept = ss["sample_uploaded"]
-        if kept is not None:
-            st.caption(escape_markdown(f"Using {kept.name}, uploaded earlier: upload another file to replace it."))
-        else:
-            st.caption(f"No file yet: pairs come from the {CORPUS_LABELS[DEFAULT_CORPUS]} until one is uploaded.")
-    elif upload.file_id != ss["sample_upload_seen"]:
-        ss["sample_upload_seen"] = upload.file_id
+        st.caption(f"No file yet: pairs come from the {CORPUS_LABELS[DEFAULT_CORPUS]} until one is uploaded.")
+        return load_corpus(DEFAULT_CORPUS)
+    name, data, file_id = file
+    if file_id != ss["sample_upload_seen"]:
+        ss["sample_upload_seen"] = file_id
         try:
-            ss["sample_uploaded"] = corpus_from_bytes(upload.getvalue(), upload.name)
+            ss["sample_uploaded"] = corpus_from_bytes(data, name)
         except CorpusError as err:
             ss["sample_upload_error"] = str(err)
         else:
@@ -101,6 +96,8 @@ def _chosen_corpus() -> Corpus:
         keep_note = f" Still using {kept.name}." if kept else " Still using the built-in corpus."
         # The file name is the user's: escaped, so Markdown in it shows as written.
         st.error(escape_markdown(f"This file cannot be used: {ss['sample_upload_error']}{keep_note}"))
+    elif upload is None:  # the box was hidden by another choice and came back empty
+        st.caption(escape_markdown(f"Using {name}, uploaded earlier: upload another file to replace it."))
     return ss["sample_uploaded"] or load_corpus(DEFAULT_CORPUS)
 
 
