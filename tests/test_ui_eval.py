@@ -23,6 +23,12 @@ def test_everyday_pairs_evaluate_with_plots():
     assert 0 <= float(_metric(at, "expected calibration error")) <= 1
     titles = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("confusion matrix" in t for t in titles) and any("reliability diagram" in t for t in titles)
+    # A click elsewhere in the page reruns every tab: the result stays until what it measured changes.
+    accuracy = _metric(at, "accuracy")
+    at.radio(key="batch_source").set_value("examples").run()
+    assert _metric(at, "accuracy") == accuracy
+    at.slider(key="max_length").set_value(64).run()
+    assert not any(m.label == "accuracy" for m in at.metric)
 
 
 def test_bad_upload_shows_an_error(monkeypatch):

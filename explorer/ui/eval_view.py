@@ -9,6 +9,7 @@ from explorer.encoding import PairInputError
 from explorer.evaluate import EvalFileError, evaluate_pairs, parse_pairs, read_pairs
 from explorer.examples import EVERYDAY_PAIRS
 from explorer.models import LoadedModel
+from explorer.ui.resources import model_key
 from explorer.ui.safe import escape_markdown
 
 
@@ -35,17 +36,23 @@ def render(loaded: LoadedModel, max_length: int) -> None:
         st.error(escape_markdown(str(err)))
         return
     st.caption(f"Model: {escape_markdown(loaded.display_name)} · file: {escape_markdown(name)}")
-    if not st.button(f"Evaluate on {len(pairs)} pairs", key="eval_run", type="primary"):
+    # The result stays on screen through other clicks in the page, until the model, the pairs or the max length
+    # change (every tab reruns on any click).
+    scored = (model_key(loaded), name, hash(tuple(pairs)), max_length)
+    if st.button(f"Evaluate on {len(pairs)} pairs", key="eval_run", type="primary"):
+        try:
+            with st.spinner("Scoring…"):
+                st.session_state["eval_report"] = scored, evaluate_pairs(loaded, pairs, max_length=max_length)
+        except PairInputError as err:
+            st.error(str(err))
+            return
+        except Exception as err:
+            st.error(f"The model could not score these pairs ({err.__class__.__name__}).")
+            return
+    kept = st.session_state.get("eval_report")
+    if kept is None or kept[0] != scored:
         return
-    try:
-        with st.spinner("Scoring…"):
-            report = evaluate_pairs(loaded, pairs, max_length=max_length)
-    except PairInputError as err:
-        st.error(str(err))
-        return
-    except Exception as err:
-        st.error(f"The model could not score these pairs ({err.__class__.__name__}).")
-        return
+    report = kept[1]
     data = report.to_dict()
     cols = st.columns(4)
     cols[0].metric("accuracy", f"{report.accuracy:.4f}")
