@@ -78,3 +78,27 @@ def test_a_512_token_pair_says_it_is_too_long(app):
     assert any("too long for occlusion" in i.value for i in app.info)
     app.radio(key="explain_method").set_value("attention").run()
     assert not app.exception and len(app.get("plotly_chart")) >= 9
+
+
+def test_an_input_error_or_another_method_keeps_what_the_student_chose(app):
+    # An empty sentence skips every section below the error, and a method hides the others' controls: Streamlit
+    # would drop those widgets' values. Clearing A and typing it again must not close what was open.
+    from explorer.ui import explorer_view, order_view
+
+    for key in (*explorer_view.ON_DEMAND_SECTIONS, order_view.ORDER_SECTION):
+        app.session_state[key] = True
+    _open(app, "ig")
+    app.select_slider(key="explain_steps").set_value(64).run()
+    app.radio(key="explain_method").set_value("occlusion").run()
+    app.radio(key="explain_method").set_value("ig").run()
+    assert app.select_slider(key="explain_steps").value == 64
+    a = app.text_area(key="sentence_a").value
+    app.text_area(key="sentence_a").input("   ").run()
+    assert any("empty" in e.value for e in app.error), [e.value for e in app.error]
+    app.text_area(key="sentence_a").input(a).run()
+    assert not app.exception and not app.error
+    assert app.toggle(key="explain_on").value and app.radio(key="explain_method").value == "ig"
+    assert app.select_slider(key="explain_steps").value == 64
+    for key in (*explorer_view.ON_DEMAND_SECTIONS, order_view.ORDER_SECTION):
+        assert app.session_state[key] is True, key
+    assert not any("Session State API" in w.value for w in app.warning)

@@ -23,6 +23,7 @@ from explorer.explain import (
 )
 from explorer.models import LoadedModel
 from explorer.pair_words import pair_words, word_scores
+from explorer.ui.kept import keep
 from explorer.ui.resources import model_key
 from explorer.word_heat import words_html
 
@@ -38,35 +39,46 @@ def _cached_explain(
     return explain(_loaded, a, b, method, max_length, steps)
 
 
+# The section's widgets: each one not drawn in a run (section off, another method) keeps its value (ui/kept.py).
+TOGGLE, METHOD, STEPS, LAYER, HEAD = "explain_on", "explain_method", "explain_steps", "explain_layer", "explain_head"
+WIDGET_KEYS = (TOGGLE, METHOD, STEPS, LAYER, HEAD)
+
+
 def render(loaded: LoadedModel, a: str, b: str, max_length: int) -> None:
     st.subheader("4 · Why this answer?")
     st.caption(
         "Which words made the model say this? Three ways to look inside, and a test of which one the model "
         "actually follows. Computed only when you switch it on (it takes a moment)."
     )
-    if not st.toggle("Explain this pair", key="explain_on"):
+    if not st.toggle("Explain this pair", key=TOGGLE):
+        keep(METHOD, STEPS, LAYER, HEAD)
         return
     method = st.radio(
         "Method",
         METHODS,
         format_func=METHOD_NAMES.get,
-        key="explain_method",
+        key=METHOD,
         horizontal=True,
         label_visibility="collapsed",
     )
     steps = DEFAULT_IG_STEPS
     if method in ("ig", "deletion"):
-        steps = st.select_slider("Integration steps", IG_STEP_CHOICES, value=DEFAULT_IG_STEPS, key="explain_steps")
+        steps = st.select_slider("Integration steps", IG_STEP_CHOICES, value=DEFAULT_IG_STEPS, key=STEPS)
+    else:
+        keep(STEPS)
+    if method != "attention":
+        keep(LAYER, HEAD)
     if not loaded.head_trained:
         st.warning("This model's NSP head is untrained, so these explanations explain a near-random answer.")
     try:
         with st.spinner("Explaining…"):
             done = _cached_explain(loaded, model_key(loaded), a, b, method, max_length, int(steps))
-    except PairInputError:
-        return  # the error is already shown at the top of the tab
-    except TooLongToExplain as err:
-        st.info(str(err))
-        return
+    except (PairInputError, TooLongToExplain) as err:
+        if method == "attention":
+            keep(LAYER, HEAD)  # its sliders are not drawn this time
+        if isinstance(err, TooLongToExplain):
+            st.info(str(err))
+        return  # a PairInputError is already shown at the top of the tab
     {"attention": _attention, "ig": _integrated_gradients, "occlusion": _occlusion, "deletion": _deletion}[method](done)
 
 
@@ -83,8 +95,8 @@ def _attention(done: Explanation) -> None:
     st.plotly_chart(explain_plots.cls_share_bars(result.cls_shares), width="stretch")
     layers, heads = result.attentions.shape[:2]
     left, right = st.columns(2)
-    layer = left.slider("Layer", 0, layers - 1, layers - 1, key="explain_layer")
-    head = right.slider("Head", 0, heads - 1, 0, key="explain_head")
+    layer = left.slider("Layer", 0, layers - 1, layers - 1, key=LAYER)
+    head = right.slider("Head", 0, heads - 1, 0, key=HEAD)
     st.plotly_chart(explain_plots.head_matrix(result.attentions[layer, head], enc.tokens, layer, head), width="stretch")
     st.plotly_chart(
         explain_plots.token_bars(

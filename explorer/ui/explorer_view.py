@@ -19,6 +19,7 @@ from explorer.objectives import objective_of
 from explorer.reliability import confidence_note
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
 from explorer.ui import explain_view, order_view
+from explorer.ui.kept import keep
 from explorer.ui.resources import cached_embedding_sum, cached_score, cached_segment_vectors
 from explorer.ui.safe import escape_markdown
 
@@ -200,13 +201,15 @@ def _explorer(loaded: LoadedModel, max_length: int) -> None:
         )
     try:
         result = cached_score(loaded, a, b, label, max_length)
-    except PairInputError as err:
-        st.error(str(err))
-        return
     except Exception as err:
-        st.error(
-            f"The model could not score this pair ({err.__class__.__name__}). Try the CPU or a shorter max length."
-        )
+        if isinstance(err, PairInputError):
+            st.error(str(err))
+        else:
+            st.error(
+                f"The model could not score this pair ({err.__class__.__name__}). Try the CPU or a shorter max length."
+            )
+        # The sections below are skipped this time: what the student opened or chose in them stays for the next.
+        keep(*ON_DEMAND_SECTIONS, *explain_view.WIDGET_KEYS, order_view.ORDER_SECTION)
         return
     _headline(result, loaded)
     _input_section(result, loaded)
