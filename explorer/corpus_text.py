@@ -92,7 +92,7 @@ def corpus_from_text(text: str, name: str = "uploaded text") -> Corpus:
             "like sentences or paragraphs. Use one sentence per line, or paragraphs separated by blank lines."
         )
     if looks_like_bert_format(text):
-        layout, documents = "BERT format (one sentence per line)", _bert_documents(text)
+        layout, documents = "BERT format: one sentence per line", _bert_documents(text)
     else:
         layout, documents = "paragraphs split into sentences", _prose_documents(text)
     check_documents(documents, layout)

@@ -150,14 +150,16 @@ def _parse_json(text: str, name: str) -> list[LabelledPair]:
 
 
 def _parse_csv(text: str, name: str) -> list[LabelledPair]:
-    reader = csv.DictReader(io.StringIO(text))
+    # strict: a quote that never closes is an error, not a field swallowing the rest of the file.
+    reader = csv.DictReader(io.StringIO(text), strict=True)
     try:
         columns = [c.strip().lower() for c in (reader.fieldnames or [])]
     except csv.Error as err:
         raise _csv_error(err, f"{name} line {reader.line_num}") from None
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise EvalFileError(f"{name} is missing the column(s) {', '.join(missing)}; the header must name a, b, label.")
+        columns = "column" if len(missing) == 1 else "columns"
+        raise EvalFileError(f"{name}: missing the {columns} {', '.join(missing)}; the header must name a, b, label.")
     reader.fieldnames = columns
     pairs: list[LabelledPair] = []
     while True:
@@ -178,6 +180,10 @@ def _csv_error(err: csv.Error, where: str) -> EvalFileError:
         return _too_long(where)
     if "new-line" in str(err):
         return EvalFileError(f"{where}: a field holds a line break but is not in double quotes.")
+    if "unexpected end of data" in str(err):
+        return EvalFileError(f"{where}: a double quote opens a field that is never closed.")
+    if "expected after" in str(err):
+        return EvalFileError(f'{where}: a quoted field goes on after its closing quote (write "" for a quote in it).')
     return EvalFileError(f"{where}: not valid CSV ({err}).")
 
 

@@ -78,11 +78,12 @@ def estimated_seconds(loaded: LoadedModel, method: str, encoding: PairEncoding, 
 def check_budget(loaded: LoadedModel, method: str, encoding: PairEncoding, steps: int) -> None:
     seconds = estimated_seconds(loaded, method, encoding, steps)
     if seconds > TIME_BUDGET_S:
-        hint = " Choose fewer integration steps or" if method in ("ig", "deletion") else ""
+        fewer_steps = "choose fewer integration steps, " if method in ("ig", "deletion") else ""
         raise TooLongToExplain(
             f"This pair is too long for {METHOD_NAMES[method].lower()} within the time budget: "
             f"{len(encoding.tokens)} tokens would take about {seconds:.0f} s here (the limit is "
-            f"{TIME_BUDGET_S:.0f} s).{hint} Shorten the sentences or lower the max sequence length."
+            f"{TIME_BUDGET_S:.0f} s). To explain it, {fewer_steps}shorten the sentences or lower the max sequence "
+            "length."
         )
 
 

@@ -98,7 +98,17 @@ def model_card_summary() -> str:
 
 
 def describe_source(source: str) -> str:
-    return BUNDLED_SOURCES.get(source, source)
+    """How the page names a model: the bundled ones by name, a run trained on this server by its run id (its full
+    path is long and says nothing), anything else as given."""
+    if source in BUNDLED_SOURCES:
+        return BUNDLED_SOURCES[source]
+    try:
+        path = Path(source).expanduser().resolve()
+        if path.parent == checkpoints_dir().resolve():
+            return f"{path.name} (trained here)"
+    except (OSError, ValueError, RuntimeError):
+        pass
+    return source
 
 
 def _resolve_location(source: str) -> str:
@@ -121,6 +131,8 @@ def _resolve_location(source: str) -> str:
         if not (path / "config.json").is_file() and not is_delta_folder(path):
             raise ModelLoadError(f"The folder {source} has no config.json, so it is not a saved model.")
         return str(path)
+    if source.startswith(("/", ".", "~")):  # a path, not a hub id
+        raise ModelLoadError(f"There is no folder {source}: check the path.")
     return source  # a hub id
 
 

@@ -104,3 +104,16 @@ def test_a_pair_that_cannot_be_encoded_is_named_by_its_number(bundled):
     pairs.insert(2, LabelledPair("\u200b", "The streets were wet.", 0))
     with pytest.raises(PairInputError, match=r"^Pair 3: Sentence A"):
         evaluate_pairs(bundled, pairs, batch_size=2)
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b'a,b,label\n"It rained.,Then it stopped.,0\nA dog.,It barked.,1\n', "line 2: a double quote opens a field"),
+        (b'a,b,label\n"It "rained".",x,0\n', "line 2: a quoted field goes on after its closing quote"),
+    ],
+)
+def test_broken_quotes_are_named_not_read_as_one_long_field(data, words):
+    with pytest.raises(EvalFileError, match=words):
+        parse_pairs(data, "pairs.csv")
+    assert parse_pairs(b'a,b,label\n"It ""rained"".",x,0\n', "ok.csv")[0].a == 'It "rained".'

@@ -32,6 +32,19 @@ def test_unknown_hub_id_offline_gives_a_clear_error():
         load_model("no-such-org/no-such-bert", "cpu")
 
 
+def test_a_missing_folder_is_named_as_a_folder_and_a_run_folder_by_its_run_id(tmp_path, monkeypatch):
+    from explorer.models import checkpoints_dir, describe_source
+
+    for missing in (str(tmp_path / "nope"), "./nope", "~/surely-not-here-4711"):
+        with pytest.raises(ModelLoadError, match=r"^There is no folder .*nope|^There is no folder ~/surely"):
+            load_model(missing, "cpu")
+    monkeypatch.setenv("NSP_EXPLORER_HOME", str(tmp_path))
+    run = checkpoints_dir() / "run-20261128-120000-abcdef"
+    assert describe_source(str(run)) == "run-20261128-120000-abcdef (trained here)"
+    assert describe_source(str(tmp_path / "mine")) == str(tmp_path / "mine")
+    assert describe_source("bundled:minilm-nsp") == "MiniLM-L6 · NSP fine-tuned here"
+
+
 def test_hub_id_without_network_is_refused_not_downloaded():
     with pytest.raises(ModelLoadError, match="bert-base-uncased"):
         load_model("bert-base-uncased", "cpu")

@@ -71,7 +71,8 @@ def _input_section(result: NspResult, loaded: LoadedModel) -> None:
     if unknown:
         st.info(
             f"{unknown} piece(s) became {loaded.tokenizer.unk_token}: the WordPiece vocabulary has no entry for them "
-            "(emoji and many non-Latin scripts), so the model cannot see what they were."
+            "(emoji, many non-Latin scripts, and any word of more than 100 characters, which WordPiece does not "
+            "split), so the model cannot see what they were."
         )
     if enc.truncated:
         st.warning(
