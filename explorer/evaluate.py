@@ -158,8 +158,8 @@ def _parse_csv(text: str, name: str) -> list[LabelledPair]:
         raise _csv_error(err, f"{name} line {reader.line_num}") from None
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        columns = "column" if len(missing) == 1 else "columns"
-        raise EvalFileError(f"{name}: missing the {columns} {', '.join(missing)}; the header must name a, b, label.")
+        noun = "column" if len(missing) == 1 else "columns"
+        raise EvalFileError(f"{name}: missing the {noun} {', '.join(missing)}; the header must name a, b, label.")
     reader.fieldnames = columns
     pairs: list[LabelledPair] = []
     while True:

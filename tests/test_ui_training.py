@@ -204,3 +204,24 @@ def test_a_closed_session_releases_its_run_and_checkpoint(app_env, monkeypatch):
     assert len(ends.check()) == 1  # this one session ended (its Streamlit session id)
     assert app_env.run_for(session_id) is None
     assert not checkpoint.exists()
+
+
+def test_the_progress_line_of_a_run_fitted_to_its_minute_follows_the_clock():
+    # Before its plan the step total is the preset's placeholder (600): the bar counts time instead, and after
+    # the plan the time left is the limit's, not a pace that swings from step to step.
+    from explorer.training.events import EndEvent, PlanEvent, StartEvent
+    from explorer.ui.training_view import _progress
+
+    start = StartEvent(600, "cpu", False, 10, 10, 4, 2, 16, chance_loss=0.693)
+    early = [start, StepEvent(step=3, loss=0.7, lr=1e-4, elapsed=15.0, steps_per_s=0.06)]
+    share, text = _progress(early, fit_seconds=60.0)
+    assert share == pytest.approx(0.25) and "measuring this machine's speed" in text and "600" not in text
+    planned = [*early, PlanEvent(steps=40, evaluations=2, steps_per_s=0.7, seconds_per_eval=2.0)]
+    planned.append(StepEvent(step=20, loss=0.6, lr=1e-4, elapsed=36.0, steps_per_s=0.55))
+    assert _progress(planned, fit_seconds=60.0) == (0.5, "step 20 / 40 · about 24 s left of 60 s")
+    planned.append(StepEvent(step=40, loss=0.6, lr=1e-4, elapsed=59.0, steps_per_s=0.68))
+    assert "the last held-out evaluation" in _progress(planned, fit_seconds=60.0)[1]
+    planned.append(EndEvent(step=40, status="finished", elapsed=62.0))
+    assert _progress(planned, fit_seconds=60.0) == (1.0, "Run finished at step 40 / 40.")
+    # A run with a fixed number of steps still shows its pace.
+    assert "steps/s" in _progress(early)[1] and "/ 600" in _progress(early)[1]

@@ -100,7 +100,8 @@ def _settings(disabled: bool) -> TrainConfig | None:
     return config
 
 
-def _progress(events: list[Event]) -> tuple[float, str]:
+def _progress(events: list[Event], fit_seconds: float | None = None) -> tuple[float, str]:
+    """The progress bar: share done and a line of text. fit_seconds: the time limit of a run fitted to it."""
     start = first_of(events, StartEvent)
     last = last_of(events, StepEvent)
     end = last_of(events, EndEvent)
@@ -113,7 +114,20 @@ def _progress(events: list[Event]) -> tuple[float, str]:
         return 0.0, "Preparing: loading the model and tokenising the corpus…"
     if last is None:
         return 0.0, "Measuring the untrained model on the held-out pairs…"
-    total, rate = planned_steps(events) or start.total_steps, last.steps_per_s
+    return _step_progress(events, last, planned_steps(events) or start.total_steps, fit_seconds)
+
+
+def _step_progress(events: list[Event], last: StepEvent, total: int, fit_seconds: float | None) -> tuple[float, str]:
+    if last.step >= total:
+        return 1.0, f"step {last.step} / {total} · the last held-out evaluation, then saving the model…"
+    if fit_seconds:  # the step count follows the measured speed: the clock is what the student can trust
+        left = max(fit_seconds - last.elapsed, 0.0)
+        if last_of(events, PlanEvent) is None:
+            return min(last.elapsed / fit_seconds, 1.0), (
+                f"step {last.step} · measuring this machine's speed to fit the schedule to {fit_seconds:.0f} s"
+            )
+        return last.step / total, f"step {last.step} / {total} · about {left:.0f} s left of {fit_seconds:.0f} s"
+    rate = last.steps_per_s
     left = (total - last.step) / rate if rate > 0 else float("nan")
     return last.step / total, f"step {last.step} / {total} · {rate:.2f} steps/s · about {left:.0f} s left at this pace"
 
@@ -312,7 +326,7 @@ def _live(manager, session_id: str, refresh: float | None) -> None:
             return
         manager.heartbeat(session_id)  # this tab is still open: keep the run alive
         events = run.events()
-        share, text = _progress(events)
+        share, text = _progress(events, run.config.max_seconds if run.config.fit_to_time else None)
         st.progress(min(1.0, share), text=text)
         _metrics(events)
         start = first_of(events, StartEvent)
