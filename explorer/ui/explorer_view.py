@@ -133,7 +133,11 @@ def _headline(result: NspResult, loaded: LoadedModel) -> None:
         delta=f"{result.loss - CHANCE_LOSS:+.4f} vs ln 2",
         delta_color="inverse",
     )
-    cols[3].metric("forward pass", f"{result.seconds * 1000:.1f} ms", help=f"on {result.device}")
+    cols[3].metric(
+        "forward pass",
+        f"{result.seconds * 1000:.1f} ms",
+        help=f"on {result.device}, timed when this pair was first scored (a pair seen before comes from a cache)",
+    )
     st.caption(
         f"Model: {escape_markdown(loaded.display_name)} · ran on **{result.device}** · "
         f"prediction: **{LABEL_NAMES[result.predicted]}**"
