@@ -76,5 +76,6 @@ def test_a_student_can_start_follow_and_stop_a_training_run(app):
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         running, ended = pool.submit(asyncio.run, trainer()).result()
-    assert running.startswith("step ") and "steps/s" in running
+    # The quick demo is fitted to its minute: its line counts the clock, first while it measures the speed.
+    assert running.startswith("step ") and ("measuring this machine's speed" in running or "s left of 60 s" in running)
     assert ended.startswith("Run stopped at step ")

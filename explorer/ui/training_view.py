@@ -34,6 +34,7 @@ from explorer.training.events import (
 from explorer.training.log import AVERAGE_WINDOW, moving_average
 from explorer.training.plots import accuracy_figure, loss_figure
 from explorer.training.runs import RunRefused, get_manager
+from explorer.ui.kept import keep
 from explorer.ui.resources import forget_cached_model
 from explorer.ui.session_end import on_session_end
 from explorer.ui.settings_form import load_into_state, page_names, settings_widgets, values_from_state
@@ -68,11 +69,8 @@ def _settings(disabled: bool) -> TrainConfig | None:
     if "train_preset" not in st.session_state:
         st.session_state["train_preset"] = "quick demo"
         _apply_preset()
-    # Streamlit drops the state of a widget that a run does not draw; re-assigning keeps what the student
-    # typed in the settings that are hidden now (scratch sizes, the collapsed advanced settings).
-    for name in SCRATCH + ADVANCED:
-        if PREFIX + name in st.session_state:
-            st.session_state[PREFIX + name] = st.session_state[PREFIX + name]
+    # What the student typed in settings that may be hidden now (scratch sizes) stays for when they return.
+    keep(*(PREFIX + name for name in SCRATCH + ADVANCED))
     st.selectbox(
         "Preset",
         list(PRESETS),
