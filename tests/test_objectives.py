@@ -62,7 +62,7 @@ def test_the_same_pairs_for_every_row_and_every_run(capsys):
     [
         (["--pairs", "0"], "from 1 to"),
         (["--only"], "no model"),
-        (["--only", "--model", "/no/such/folder"], "Could not find"),
+        (["--only", "--model", "/no/such/folder"], "There is no folder /no/such/folder"),
     ],
 )
 def test_bad_requests_are_one_line_errors(argv, words, capsys):
