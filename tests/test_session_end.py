@@ -68,3 +68,24 @@ def test_the_default_window_is_the_servers_reconnect_ttl_plus_a_margin():
         ends.check(now=0.0)
         assert ends.check(now=10.0 + GRACE_S - 1) == []
         assert ends.check(now=10.0 + GRACE_S) == ["s1"]
+
+
+def test_the_watching_thread_outlives_a_round_that_fails():
+    # E.g. the runtime going away at shutdown: the next round still runs the clean-ups that are due.
+    import time
+
+    calls, ran = [], []
+
+    def is_active(session_id: str) -> bool:
+        calls.append(session_id)
+        if len(calls) == 1:
+            raise RuntimeError("Runtime hasn't been created!")
+        return False
+
+    ends = SessionEnds(is_active, window=0.0)
+    ends.add("s1", "run", lambda: ran.append("s1"))
+    ends.watch(every=0.01)
+    deadline = time.monotonic() + 5
+    while not ran and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ran == ["s1"] and len(calls) >= 2

@@ -81,7 +81,10 @@ class SessionEnds:
     def _loop(self, every: float) -> None:
         while True:
             time.sleep(every)
-            self.check()
+            try:
+                self.check()
+            except Exception:  # a bad round (the runtime going away at shutdown) must not end the watching
+                log.exception("checking for ended sessions failed")
 
 
 def reconnect_window() -> float:
