@@ -13,7 +13,7 @@ from explorer.nsp import batch_logits, softmax
 
 PERTURBATIONS = {
     "swap": "Swap A and B",
-    "replace_b": "Replace B with a random sentence",
+    "replace_b": "A random sentence as B",
     "shuffle_b": "Shuffle the words of B",
     "zero_segments": "Zero all segment ids",
 }
