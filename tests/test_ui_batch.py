@@ -116,6 +116,7 @@ def test_pasted_and_uploaded_pairs_survive_choosing_another_source(page):
     page.radio(key="batch_source").set_value("file").run()
     assert not page.exception, page.exception
     assert page.text_area(key="batch_paste").value == pasted
+    assert page.text_area(key="batch_paste").proto.set_value  # sent to the browser, which would draw it empty
     assert any("Using three.csv, uploaded earlier" in c.value.replace("\\", "") for c in page.caption)
     page.button(key="batch_draw").click().run()
     assert page.session_state["batch_lesson"].batch.k == 3  # the file, which wins over the pasted text

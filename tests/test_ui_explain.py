@@ -98,6 +98,9 @@ def test_an_input_error_or_another_method_keeps_what_the_student_chose(app):
     app.text_area(key="sentence_a").input(a).run()
     assert not app.exception and not app.error
     assert app.toggle(key="explain_on").value and app.radio(key="explain_method").value == "ig"
+    # A browser draws a widget that comes back at its default unless the server sends the value with it.
+    toggle, method = app.toggle(key="explain_on").proto, app.radio(key="explain_method").proto
+    assert toggle.set_value and toggle.value and method.set_value
     assert app.select_slider(key="explain_steps").value == 64
     for key in (*explorer_view.ON_DEMAND_SECTIONS, order_view.ORDER_SECTION):
         assert app.session_state[key] is True, key

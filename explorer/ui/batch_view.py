@@ -23,7 +23,7 @@ from explorer.batch_mlm import NO_MLM_HEAD, has_mlm_head, load_pretraining_model
 from explorer.evaluate import LabelledPair
 from explorer.labels import LABEL_NAMES
 from explorer.models import LoadedModel
-from explorer.ui.kept import keep, remembered_upload, upload_hidden
+from explorer.ui.kept import hide, remembered_upload, show, upload_hidden
 from explorer.ui.safe import escape_markdown
 
 SOURCE_CHOICES = {"sampler": "sampled (BERT's recipe)", "examples": "classroom examples", "file": "pasted or uploaded"}
@@ -49,10 +49,11 @@ def _controls() -> dict:
         file = remembered_upload("batch_upload", upload)
         if upload is None and file is not None:  # hidden by another choice, it came back empty
             st.caption(escape_markdown(f"Using {file[0]}, uploaded earlier: upload another file to replace it."))
+        show("batch_paste")
         text = st.text_area("…or paste pairs (CSV with the header a,b,label, or JSON lines)", key="batch_paste")
     else:
         upload_hidden("batch_upload")
-        keep("batch_paste")
+        hide("batch_paste")
     return dict(source=source, k=int(k), seed=int(seed), share=float(share), variant=variant, file=file, text=text)
 
 

@@ -23,7 +23,7 @@ from explorer.explain import (
 )
 from explorer.models import LoadedModel
 from explorer.pair_words import pair_words, word_scores
-from explorer.ui.kept import keep
+from explorer.ui.kept import hide, show
 from explorer.ui.resources import model_key
 from explorer.word_heat import words_html
 
@@ -39,7 +39,7 @@ def _cached_explain(
     return explain(_loaded, a, b, method, max_length, steps)
 
 
-# The section's widgets: each one not drawn in a run (section off, another method) keeps its value (ui/kept.py).
+# The section's widgets: each one a run does not draw (section off, another method) is hidden (ui/kept.py).
 TOGGLE, METHOD, STEPS, LAYER, HEAD = "explain_on", "explain_method", "explain_steps", "explain_layer", "explain_head"
 WIDGET_KEYS = (TOGGLE, METHOD, STEPS, LAYER, HEAD)
 
@@ -50,9 +50,11 @@ def render(loaded: LoadedModel, a: str, b: str, max_length: int) -> None:
         "Which words made the model say this? Three ways to look inside, and a test of which one the model "
         "actually follows. Computed only when you switch it on (it takes a moment)."
     )
+    show(TOGGLE)
     if not st.toggle("Explain this pair", key=TOGGLE):
-        keep(METHOD, STEPS, LAYER, HEAD)
+        hide(METHOD, STEPS, LAYER, HEAD)
         return
+    show(METHOD)
     method = st.radio(
         "Method",
         METHODS,
@@ -63,11 +65,13 @@ def render(loaded: LoadedModel, a: str, b: str, max_length: int) -> None:
     )
     steps = DEFAULT_IG_STEPS
     if method in ("ig", "deletion"):
-        steps = st.select_slider("Integration steps", IG_STEP_CHOICES, value=DEFAULT_IG_STEPS, key=STEPS)
+        show(STEPS)
+        st.session_state.setdefault(STEPS, DEFAULT_IG_STEPS)
+        steps = st.select_slider("Integration steps", IG_STEP_CHOICES, key=STEPS)
     else:
-        keep(STEPS)
+        hide(STEPS)
     if method != "attention":
-        keep(LAYER, HEAD)
+        hide(LAYER, HEAD)
     if not loaded.head_trained:
         st.warning("This model's NSP head is untrained, so these explanations explain a near-random answer.")
     try:
@@ -75,7 +79,7 @@ def render(loaded: LoadedModel, a: str, b: str, max_length: int) -> None:
             done = _cached_explain(loaded, model_key(loaded), a, b, method, max_length, int(steps))
     except (PairInputError, TooLongToExplain) as err:
         if method == "attention":
-            keep(LAYER, HEAD)  # its sliders are not drawn this time
+            hide(LAYER, HEAD)  # its sliders are not drawn this time
         if isinstance(err, TooLongToExplain):
             st.info(str(err))
         return  # a PairInputError is already shown at the top of the tab
@@ -95,8 +99,14 @@ def _attention(done: Explanation) -> None:
     st.plotly_chart(explain_plots.cls_share_bars(result.cls_shares), width="stretch")
     layers, heads = result.attentions.shape[:2]
     left, right = st.columns(2)
-    layer = left.slider("Layer", 0, layers - 1, layers - 1, key=LAYER)
-    head = right.slider("Head", 0, heads - 1, 0, key=HEAD)
+    show(LAYER, HEAD)
+    ss = st.session_state
+    ss.setdefault(LAYER, layers - 1)  # the last layer, head 0
+    ss.setdefault(HEAD, 0)
+    if ss[LAYER] > layers - 1 or ss[HEAD] > heads - 1:  # chosen on a model with more layers or heads
+        ss[LAYER], ss[HEAD] = min(ss[LAYER], layers - 1), min(ss[HEAD], heads - 1)
+    layer = left.slider("Layer", 0, layers - 1, key=LAYER)
+    head = right.slider("Head", 0, heads - 1, key=HEAD)
     st.plotly_chart(explain_plots.head_matrix(result.attentions[layer, head], enc.tokens, layer, head), width="stretch")
     st.plotly_chart(
         explain_plots.token_bars(

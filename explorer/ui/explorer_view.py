@@ -19,7 +19,7 @@ from explorer.objectives import objective_of
 from explorer.reliability import confidence_note
 from explorer.token_view import cut_tokens_html, token_strip_html, token_table
 from explorer.ui import explain_view, order_view
-from explorer.ui.kept import keep
+from explorer.ui.kept import hide, show
 from explorer.ui.resources import cached_embedding_sum, cached_score, cached_segment_vectors
 from explorer.ui.safe import escape_markdown
 
@@ -35,6 +35,7 @@ ON_DEMAND_SECTIONS = (TOKEN_TABLE, EMBEDDING_DETAILS)
 def _on_demand(label: str, key: str):
     """An expander whose body the caller fills only when `.open`: Streamlit runs an ordinary
     expander's body even while it is closed, and this one reruns the page when it is opened."""
+    show(key)
     return st.expander(label, key=key, on_change="rerun")
 
 
@@ -214,7 +215,7 @@ def _explorer(loaded: LoadedModel, max_length: int) -> None:
                 f"The model could not score this pair ({err.__class__.__name__}). Try the CPU or a shorter max length."
             )
         # The sections below are skipped this time: what the student opened or chose in them stays for the next.
-        keep(*ON_DEMAND_SECTIONS, *explain_view.WIDGET_KEYS, order_view.ORDER_SECTION)
+        hide(*ON_DEMAND_SECTIONS, *explain_view.WIDGET_KEYS, order_view.ORDER_SECTION)
         return
     _headline(result, loaded)
     _input_section(result, loaded)

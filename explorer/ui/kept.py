@@ -1,8 +1,10 @@
-"""What a student typed or uploaded survives runs that do not draw its widget.
+"""What a student typed, chose or uploaded survives runs that do not draw its widget.
 
 Streamlit forgets a keyed widget's value at the end of any run that did not draw it (an option hidden by another
-choice, a section skipped after an input error), and it always brings a file box back empty. These helpers keep
-such input for when the widget returns.
+choice, a section skipped after an input error), and the browser draws a widget that comes back at its default,
+whatever the server kept. So a widget that may be left out is hidden with hide() in the runs that leave it out,
+and passed through show() right before it is drawn: the kept value then goes back to the browser too. A file box
+always comes back empty: remembered_upload() keeps its file.
 """
 
 from __future__ import annotations
@@ -12,12 +14,28 @@ import streamlit as st
 UploadedFile = tuple[str, bytes, str]  # name, content, Streamlit's file id (a new upload gets a new one)
 
 
-def keep(*keys: str) -> None:
-    """In a run that does not draw these widgets: keep their values (assigning them back stops Streamlit
-    dropping them)."""
+def _hidden(key: str) -> str:
+    return f"{key}::hidden"
+
+
+def hide(*keys: str) -> None:
+    """In a run that does not draw these widgets: keep their values (assigning a value back stops Streamlit
+    dropping it) until show() hands them back to the browser."""
+    ss = st.session_state
     for key in keys:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+        if key in ss:
+            ss[key] = ss[key]
+            ss[_hidden(key)] = True
+
+
+def show(*keys: str) -> None:
+    """Right before drawing these widgets: a value kept while they were hidden is set again, which Streamlit
+    sends to the browser with the widget. A widget given here must not also take a default value argument
+    (Streamlit warns about both): give it its default with st.session_state.setdefault instead."""
+    ss = st.session_state
+    for key in keys:
+        if ss.pop(_hidden(key), False) and key in ss:
+            ss[key] = ss[key]
 
 
 def remembered_upload(key: str, upload) -> UploadedFile | None:

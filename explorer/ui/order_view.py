@@ -21,6 +21,7 @@ from explorer.objectives import (
     read_shipped_table,
     table_rows_for_display,
 )
+from explorer.ui.kept import show
 from explorer.ui.resources import cached_model, model_key
 from explorer.ui.safe import escape_markdown
 
@@ -103,6 +104,7 @@ def _cross_table(loaded: LoadedModel) -> None:
 
 def render(loaded: LoadedModel, a: str, b: str, max_length: int) -> None:
     st.subheader("5 · NSP or sentence order? Swap A and B")
+    show(ORDER_SECTION)
     with st.expander("Both models on this pair, both ways", key=ORDER_SECTION, on_change="rerun") as section:
         if not section.open:
             return

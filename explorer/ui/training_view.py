@@ -34,7 +34,7 @@ from explorer.training.events import (
 from explorer.training.log import AVERAGE_WINDOW, moving_average
 from explorer.training.plots import accuracy_figure, loss_figure
 from explorer.training.runs import RunRefused, get_manager
-from explorer.ui.kept import keep
+from explorer.ui.kept import hide, show
 from explorer.ui.resources import forget_cached_model
 from explorer.ui.session_end import on_session_end
 from explorer.ui.settings_form import load_into_state, page_names, settings_widgets, values_from_state
@@ -69,8 +69,6 @@ def _settings(disabled: bool) -> TrainConfig | None:
     if "train_preset" not in st.session_state:
         st.session_state["train_preset"] = "quick demo"
         _apply_preset()
-    # What the student typed in settings that may be hidden now (scratch sizes) stays for when they return.
-    keep(*(PREFIX + name for name in SCRATCH + ADVANCED))
     st.selectbox(
         "Preset",
         list(PRESETS),
@@ -83,8 +81,12 @@ def _settings(disabled: bool) -> TrainConfig | None:
     what, top_k = _what_to_train(columns[0], disabled)
     frozen_for_scratch = ("freeze_word_embeddings",) if what == "scratch" else ()
     settings_widgets(TrainConfig, PREFIX, MAIN, [columns[1], columns[2], columns[0]], disabled, frozen_for_scratch)
+    scratch_keys = [PREFIX + name for name in SCRATCH]  # drawn only for a model from scratch (ui/kept.py)
     if what == "scratch":
+        show(*scratch_keys)
         settings_widgets(TrainConfig, PREFIX, SCRATCH, list(st.columns(3)), disabled)
+    else:
+        hide(*scratch_keys)
     with st.expander("More settings"):
         settings_widgets(TrainConfig, PREFIX, ADVANCED, list(st.columns(3)), disabled)
     shown = MAIN + ADVANCED + (SCRATCH if what == "scratch" else [])
