@@ -142,6 +142,9 @@ def autograd_gradients(head: NspHead, h_cls: torch.Tensor, labels: torch.Tensor,
     return grads
 
 
+MAX_SGD_LR = 100.0  # the page offers up to 5; far above it a step only overflows the head's weights
+
+
 def sgd_step(head: NspHead, h_cls: torch.Tensor, labels: torch.Tensor, lr: float, reduction: str, pooler: bool) -> None:
     """One plain SGD step, W <- W - lr dL/dW, on W_NSP and b_NSP (and the pooler when asked)."""
     if not lr > 0:

@@ -70,3 +70,14 @@ def test_bad_input_exits_2_with_a_message(capsys, tiny_bert_dir, tmp_path):
     for args, message in cases:
         code, _, err = _run(capsys, *args, "--model", str(tiny_bert_dir))
         assert code == 2 and message in err and "Traceback" not in err, (args, err)
+
+
+def test_a_learning_rate_that_would_overflow_is_refused(capsys, tiny_bert_dir):
+    # 1e308 overflowed inside torch's SGD (a traceback); inf gave a NaN loss with exit status 0.
+    import pytest
+
+    for lr in ("1e308", "inf", "nan", "0"):
+        with pytest.raises(SystemExit) as refused:
+            main(["batch", "--steps", "2", "--lr", lr, "--model", str(tiny_bert_dir)])
+        err = capsys.readouterr().err
+        assert refused.value.code == 2 and "--lr: must be greater than 0 and at most 100" in err, (lr, err)

@@ -63,6 +63,10 @@ def test_the_same_pairs_for_every_row_and_every_run(capsys):
         (["--pairs", "0"], "from 1 to"),
         (["--only"], "no model"),
         (["--only", "--model", "/no/such/folder"], "There is no folder /no/such/folder"),
+        # Checked before the scoring, which it used to follow (and lose the table).
+        (["--out", "/no/such/folder/table.json"], "cannot write the table to /no/such/folder/table.json"),
+        (["--out", "/tmp"], "cannot write the table to /tmp"),
+        (["--save-pairs", __file__], f"cannot write the pairs to {__file__}"),
     ],
 )
 def test_bad_requests_are_one_line_errors(argv, words, capsys):

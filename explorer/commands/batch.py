@@ -17,7 +17,7 @@ from explorer.batch import (
     sampled_pairs,
     unseen_draw,
 )
-from explorer.batch_head import REDUCTIONS, VARIANTS
+from explorer.batch_head import MAX_SGD_LR, REDUCTIONS, VARIANTS
 from explorer.batch_lesson import MAX_STEPS, BatchLesson, start_lesson
 from explorer.batch_mlm import NO_MLM_HEAD, has_mlm_head, load_pretraining_model, pretraining_terms
 from explorer.cli import CommandError
@@ -30,10 +30,10 @@ from explorer.models import DEFAULT_SOURCE, LoadedModel, ModelLoadError, load_mo
 HELP = "The NSP loss of a batch of pairs, its gradient (checked against autograd) and SGD steps on the head."
 
 
-def _positive_float(text: str) -> float:
+def _learning_rate(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise ArgumentTypeError("must be greater than 0")
+    if not 0 < value <= MAX_SGD_LR:  # also refuses nan and inf, which would overflow the step
+        raise ArgumentTypeError(f"must be greater than 0 and at most {MAX_SGD_LR:g}")
     return value
 
 
@@ -53,7 +53,7 @@ def add_arguments(parser: ArgumentParser) -> None:
         "--variant", choices=list(VARIANTS), default="bert", help="bert: pooler first; textbook: no pooler"
     )
     parser.add_argument("--steps", type=int, default=0, help=f"SGD steps on the NSP head (0 to {MAX_STEPS})")
-    parser.add_argument("--lr", type=_positive_float, default=0.1, help="SGD learning rate")
+    parser.add_argument("--lr", type=_learning_rate, default=0.1, help=f"SGD learning rate (0 to {MAX_SGD_LR:g})")
     parser.add_argument("--model", default=DEFAULT_SOURCE, help="bundled model, local folder or hub id")
     parser.add_argument("--device", default="auto", choices=DEVICE_NAMES)
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)

@@ -65,8 +65,19 @@ def _print_table(table: dict) -> None:
         print(f"  {OWN_DRAW_NOTE}")
 
 
+def _check_destinations(args) -> None:
+    """Refuse a path the results could not be written to before minutes of scoring, not after."""
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir() or not out.parent.is_dir():
+            raise CommandError(f"cannot write the table to {out}: give a file in an existing folder")
+    if args.save_pairs and Path(args.save_pairs).exists() and not Path(args.save_pairs).is_dir():
+        raise CommandError(f"cannot write the pairs to {args.save_pairs}: it is a file, not a folder")
+
+
 def run(args) -> int:
     sources = _sources(args)
+    _check_destinations(args)
     try:
         models = [(load_model(source, args.device), objective_of(source)) for source in sources]
         if args.save_pairs:
