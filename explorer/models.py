@@ -144,6 +144,10 @@ def _load_config(location: str, source: str):
     try:
         return AutoConfig.from_pretrained(location, trust_remote_code=False)
     except Exception as err:
+        if Path(location).is_dir():  # a local folder: the file is there, so it is its content that is wrong
+            raise ModelLoadError(
+                f"The config.json of {source} cannot be read ({err.__class__.__name__}): is the folder a saved model?"
+            ) from err
         hint = (
             " The Hugging Face hub cannot be reached from here (offline mode), so only local folders and"
             " models already in the local cache work."

@@ -82,3 +82,9 @@ def test_missing_gpu_falls_back_to_cpu_with_a_message():
     assert resolve_device("auto").message is None
     with pytest.raises(ValueError):
         resolve_device("tpu")
+
+
+def test_a_folder_with_a_broken_config_says_so(tmp_path):
+    (tmp_path / "config.json").write_text("{")
+    with pytest.raises(ModelLoadError, match=r"config.json of .* cannot be read"):
+        load_model(str(tmp_path), "cpu")
