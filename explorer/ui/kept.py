@@ -44,7 +44,9 @@ def remembered_upload(key: str, upload) -> UploadedFile | None:
     ss = st.session_state
     held, memory = f"{key}::held", f"{key}::file"
     if upload is not None:
-        ss[memory] = (upload.name, upload.getvalue(), upload.file_id)
+        kept = ss.get(memory)
+        if kept is None or kept[2] != upload.file_id:  # a new file: copied once, not on every rerun
+            ss[memory] = (upload.name, upload.getvalue(), upload.file_id)
     elif ss.get(held):  # it held a file in the last run and is empty now: cleared by the student
         ss.pop(memory, None)
     ss[held] = upload is not None
